@@ -1,0 +1,21 @@
+"""helpers: the thin PyTorch package behind the book *How super-resolution networks see*.
+
+Every chapter of the book imports from here; notebooks keep only narrative, parameters,
+calls and plots. Modules, one concern each:
+
+- ``runtime``: device choice, seeding, data/cache locations.
+- ``data``: the data manifest, the pooch fetcher with offline mirror, image sets.
+- ``resize``: MATLAB-compatible bicubic ``imresize`` in torch.
+- ``degradations``: seeded bicubic-down, blur, noise and JPEG degradations.
+- ``patches``: random and grid patch samplers.
+- ``metrics``: PSNR/SSIM on Y or RGB, entropy of gradients, Gini and DI.
+- ``models``: the model registry (trainable architectures, released weights).
+- ``train``: the one training loop, with config-keyed, resumable checkpoints.
+- ``zoo``: the small networks the book trains itself and shares across chapters.
+- ``attribution``: local attribution maps (LAM) and integrated gradients.
+- ``results``: atomic JSON results per chapter.
+- ``plots``: one visual style.
+- ``book``: the papermill runner that executes chapters and builds the book.
+"""
+
+__version__ = "0.1.0"
