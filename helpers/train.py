@@ -1,0 +1,318 @@
+"""The one training loop every chapter uses, with config-keyed, resumable checkpoints.
+
+A :class:`TrainConfig` names everything that determines the trained weights (data, model,
+loss, steps, seed, ...). Its hash, together with a hash of the source of the modules that
+define the model, the data pipeline and this loop, keys the checkpoint file: a second call
+with the same config loads the finished weights instead of training; an interrupted run
+resumes from its last atomic checkpoint (model, optimiser, scheduler and sampler RNG), so
+the resumed run ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import pickle
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .io import save_torch
+from .runtime import data_dir, resolve_device
+
+#: A loss takes ``(sr, hr, lr, model)`` and returns a scalar tensor.
+LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, nn.Module], torch.Tensor]
+
+_BUILTIN_LOSSES: dict[str, LossFn] = {
+    "l1": lambda sr, hr, lr, m: F.l1_loss(sr, hr),
+    "l2": lambda sr, hr, lr, m: F.mse_loss(sr, hr),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained SR model.
+
+    ``patch`` is the HR patch side in pixels (a multiple of ``scale``); ``lr`` the Adam
+    learning rate, halved at 50% and 75% of ``steps`` (the EDSR schedule, compressed);
+    ``loss`` a built-in name (``"l1"``, ``"l2"``) or the name of a custom ``loss_fn``
+    passed to :func:`train`, with its settings in ``loss_params`` (part of the key).
+    """
+
+    model: str
+    scale: int
+    steps: int
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    data: str = "embedded_train"
+    patch: int = 96
+    batch: int = 16
+    lr: float = 2e-4
+    loss: str = "l1"
+    loss_params: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    grad_clip: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.steps < 0:
+            raise ValueError(f"steps must be >= 0, got {self.steps}")
+        if self.patch % self.scale:
+            raise ValueError(
+                f"patch ({self.patch}) must be a multiple of scale ({self.scale})"
+            )
+        if self.batch < 1:
+            raise ValueError(f"batch must be >= 1, got {self.batch}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _source_hash() -> str:
+    """Hash of the source files whose changes would change trained weights."""
+    root = Path(__file__).resolve().parent
+    files = [root / "train.py", root / "resize.py", root / "data.py"]
+    files += sorted((root / "models").glob("*.py"))
+    h = hashlib.sha256()
+    for f in files:
+        if f.is_file():
+            h.update(f.name.encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def config_key(config: TrainConfig) -> str:
+    """A stable hex key of the config and of the code version of the training path."""
+    blob = json.dumps(
+        {"config": config.to_dict(), "code": _source_hash()}, sort_keys=True
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+class PatchSampler:
+    """Aligned random HR/LR patch pairs from whole images, sampled on the fly.
+
+    LR images are made once per image (MATLAB-compatible bicubic, 8-bit rounded), so a
+    step only gathers crops: ``sample(batch)`` -> ``(lr (B,3,p/s,p/s), hr (B,3,p,p))``,
+    with random flips and transposes (the EDSR augmentation), all from one generator.
+    """
+
+    def __init__(
+        self,
+        hr_images: list[torch.Tensor],
+        scale: int,
+        patch: int,
+        seed: int,
+        degrade: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
+        from .resize import bicubic_down_uint8, modcrop
+
+        if patch % scale:
+            raise ValueError(f"patch ({patch}) must be a multiple of scale ({scale})")
+        self.scale, self.patch = scale, patch
+        self.hr = [modcrop(im, scale) for im in hr_images]
+        small = [im for im in self.hr if min(im.shape[-2:]) < patch]
+        if small:
+            raise ValueError(
+                f"{len(small)} training image(s) are smaller than the patch ({patch} px, "
+                f"smallest side {min(min(s.shape[-2:]) for s in small)}); use a smaller patch"
+            )
+        self.lr = [
+            (degrade or (lambda x: bicubic_down_uint8(x, scale)))(im) for im in self.hr
+        ]
+        # Sample images in proportion to their area, so every pixel is equally likely.
+        areas = torch.tensor([float(im.shape[-2] * im.shape[-1]) for im in self.hr])
+        self.weights = areas / areas.sum()
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def sample(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        s, p = self.scale, self.patch
+        q = p // s
+        idx = torch.multinomial(
+            self.weights, batch, replacement=True, generator=self.gen
+        )
+        u = torch.rand(batch, 5, generator=self.gen)
+        lrs, hrs = [], []
+        for i, b in enumerate(idx.tolist()):
+            lr_img, hr_img = self.lr[b], self.hr[b]
+            y = int(u[i, 0] * (lr_img.shape[-2] - q + 1))
+            x = int(u[i, 1] * (lr_img.shape[-1] - q + 1))
+            lrs.append(lr_img[0, :, y : y + q, x : x + q])
+            hrs.append(hr_img[0, :, y * s : y * s + p, x * s : x * s + p])
+        lr, hr = torch.stack(lrs), torch.stack(hrs)
+        flip_h, flip_v, transpose = (u[:, 2] < 0.5), (u[:, 3] < 0.5), (u[:, 4] < 0.5)
+        for mask, op in (
+            (flip_h, lambda t: t.flip(-1)),
+            (flip_v, lambda t: t.flip(-2)),
+            (transpose, lambda t: t.transpose(-1, -2)),
+        ):
+            lr[mask], hr[mask] = op(lr[mask]), op(hr[mask])
+        return lr, hr
+
+    def state(self) -> torch.Tensor:
+        return self.gen.get_state()
+
+    def set_state(self, state: torch.Tensor) -> None:
+        self.gen.set_state(state)
+
+
+@dataclass
+class TrainResult:
+    """A trained model and how it got there (``seconds``: training wall time, summed
+    over resumed runs; ``history``: per-step loss; ``cached``: loaded, not trained)."""
+
+    model: nn.Module
+    config: TrainConfig
+    key: str
+    path: Path
+    seconds: float
+    history: list[float]
+    cached: bool
+
+
+def checkpoint_path(config: TrainConfig, cache_dir: str | Path | None = None) -> Path:
+    """Where the checkpoint for ``config`` lives (``<cache>/train/<model>-x<s>-<key>.pt``)."""
+    root = Path(cache_dir) if cache_dir is not None else data_dir() / "train"
+    return root / f"{config.model}-x{config.scale}-{config_key(config)}.pt"
+
+
+def _training_images(data: str) -> list[torch.Tensor]:
+    from .data import load_images
+
+    return [im for _, im in load_images(data)]
+
+
+def train(
+    config: TrainConfig,
+    loss_fn: LossFn | None = None,
+    images: list[torch.Tensor] | None = None,
+    cache_dir: str | Path | None = None,
+    device: str | torch.device | None = None,
+    ckpt_every: int = 200,
+    progress: bool = True,
+    desc: str | None = None,
+) -> TrainResult:
+    """Train (or load, or resume) the model ``config`` describes; returns it in eval mode.
+
+    ``images``: HR training images (1,3,H,W) in [0,1]; by default the images of
+    ``config.data``. Passing images that differ from ``config.data`` is the caller's
+    responsibility: name them in ``config.data`` so the cache key differs.
+    A loss that becomes NaN/inf raises ``FloatingPointError`` naming the step.
+    """
+    from .models import build
+
+    device = resolve_device(device)
+    if loss_fn is None:
+        if config.loss not in _BUILTIN_LOSSES:
+            raise ValueError(
+                f"loss {config.loss!r} is not built in ({list(_BUILTIN_LOSSES)}); "
+                "pass loss_fn= with a name for it in config.loss"
+            )
+        loss_fn = _BUILTIN_LOSSES[config.loss]
+    key = config_key(config)
+    path = checkpoint_path(config, cache_dir)
+
+    torch.manual_seed(config.seed)
+    model = build(config.model, config.scale, **config.model_kwargs).to(device)
+    state: dict[str, Any] | None = None
+    if path.is_file():
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except (
+            RuntimeError,
+            EOFError,
+            pickle.UnpicklingError,
+        ):  # damaged cache: retrain
+            path.unlink()
+        if state is not None and state.get("key") != key:
+            state = None
+    if state is not None and state["done"]:
+        model.load_state_dict(state["model"])
+        return TrainResult(
+            model.eval(), config, key, path, state["seconds"], state["history"], True
+        )
+
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.99))
+    milestones = [max(1, int(config.steps * f)) for f in (0.5, 0.75)]
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones, gamma=0.5)
+    sampler = PatchSampler(
+        images if images is not None else _training_images(config.data),
+        config.scale,
+        config.patch,
+        config.seed,
+    )
+    step, seconds, history = 0, 0.0, []
+    if state is not None:  # resume an interrupted run
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        sampler.set_state(state["sampler"])
+        torch.set_rng_state(state["torch_rng"])
+        step, seconds, history = state["step"], state["seconds"], state["history"]
+
+    def save(done: bool) -> None:
+        save_torch(
+            path,
+            {
+                "key": key,
+                "config": json.dumps(config.to_dict(), sort_keys=True),
+                "done": done,
+                "step": step,
+                "seconds": seconds,
+                "history": history,
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "sampler": sampler.state(),
+                "torch_rng": torch.get_rng_state(),
+            },
+        )
+
+    model.train()
+    bar = tqdm(
+        total=config.steps,
+        initial=step,
+        desc=desc or f"{config.model} x{config.scale}",
+        disable=not progress,
+        leave=False,
+    )
+    losses = torch.zeros(0, device=device)
+    t0 = time.perf_counter()
+    while step < config.steps:
+        lr, hr = sampler.sample(config.batch)
+        lr, hr = lr.to(device, non_blocking=True), hr.to(device, non_blocking=True)
+        loss = loss_fn(model(lr), hr, lr, model)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        opt.step()
+        sched.step()
+        step += 1
+        # Losses stay on the device; one sync per checkpoint instead of one per step.
+        losses = torch.cat([losses, loss.detach().reshape(1)])
+        if step % ckpt_every == 0 or step == config.steps:
+            chunk = losses.cpu().tolist()
+            losses = torch.zeros(0, device=device)
+            bad = [i for i, v in enumerate(chunk) if not math.isfinite(v)]
+            if bad:
+                raise FloatingPointError(
+                    f"{config.model} x{config.scale}: loss became {chunk[bad[0]]} at step "
+                    f"{step - len(chunk) + bad[0] + 1}; lower lr ({config.lr}) or set grad_clip"
+                )
+            history.extend(chunk)
+            seconds += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            save(done=step == config.steps)
+            bar.set_postfix(loss=f"{sum(chunk) / len(chunk):.4f}")
+        bar.update(1)
+    bar.close()
+    if config.steps == 0:
+        save(done=True)
+    return TrainResult(model.eval(), config, key, path, seconds, history, False)
