@@ -32,10 +32,10 @@ import torch
 import yaml
 
 from .io import load_image
+from .runtime import MIRROR_ENV, data_dir, mirror_root
 
 # pooch logs every copy at INFO; the book shows its own progress instead.
 pooch.get_logger().setLevel("WARNING")
-from .runtime import MIRROR_ENV, data_dir, mirror_root
 
 MANIFEST_PATH = Path(__file__).resolve().parents[1] / "data_manifest.yaml"
 RAW_PREFIX = "https://raw.githubusercontent.com/"
@@ -116,9 +116,7 @@ def fetch(key: str) -> Path:
     if url.startswith("package://"):
         path = _package_file(url)
         if not path.is_file():
-            raise DataUnavailableError(
-                f"{key}: {path} is missing from the installed package"
-            )
+            raise DataUnavailableError(f"{key}: {path} is missing from the installed package")
         got = _sha256(path)
         if got != want:
             raise ValueError(
@@ -140,15 +138,11 @@ def fetch(key: str) -> Path:
                 progressbar=False,
             )
         )
-    except (
-        ValueError
-    ) as err:  # pooch: hash mismatch; it has already removed the temp file
+    except ValueError as err:  # pooch: hash mismatch; it has already removed the temp file
         raise ValueError(f"{key}: sha256 check failed for {url}: {err}") from err
     except DataUnavailableError:
         raise
-    except (
-        Exception
-    ) as err:  # network errors come in many types (requests, OSError, ...)
+    except Exception as err:  # network errors come in many types (requests, OSError, ...)
         raise DataUnavailableError(
             f"could not fetch {key!r} from {url} ({type(err).__name__}: {err}). Offline? Set "
             f"{MIRROR_ENV} to a mirror root laid out by upstream URL (on the build machines: "
@@ -174,18 +168,14 @@ def _local_folder(name: str, folder: str | Path | None) -> Path | None:
         return None
     path = Path(chosen).expanduser()
     if not path.is_dir():
-        raise FileNotFoundError(
-            f"local folder for dataset {name!r} does not exist: {path}"
-        )
+        raise FileNotFoundError(f"local folder for dataset {name!r} does not exist: {path}")
     return path
 
 
 def _hr_paths(name: str) -> list[tuple[str, Path]]:
     if name.startswith("embedded_"):
         split = name.removeprefix("embedded_")
-        ks = [
-            f"embedded/{split}/{f}" for f in manifest()["datasets"]["embedded"][split]
-        ]
+        ks = [f"embedded/{split}/{f}" for f in manifest()["datasets"]["embedded"][split]]
     elif name in _SHIPPED_LR:
         ks = keys(f"{name}/HR/")
     elif name == "lam_hard":
@@ -195,55 +185,77 @@ def _hr_paths(name: str) -> list[tuple[str, Path]]:
     return [(Path(k).stem, fetch(k)) for k in ks]
 
 
+def _items(name: str, folder: str | Path | None) -> tuple[list[tuple[str, Path]], bool]:
+    """``(stem, path)`` of the HR images of ``name``, and whether they came from a folder."""
+    local = _local_folder(name, folder)
+    if local is not None:
+        items = [(p.stem, p) for p in sorted(local.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+        if not items:
+            raise FileNotFoundError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {local}")
+        return items, True
+    if name in SR_SETS:
+        return _hr_paths(name), False
+    raise ValueError(
+        f"unknown dataset {name!r}; valid: {list(SR_SETS)}, or any name with folder=... or "
+        f"$HELPERS_LOCAL_<NAME> (full-scale sets: {list(manifest()['full_scale'])})"
+    )
+
+
 def load_sr_set(
-    name: str, scale: int, folder: str | Path | None = None, limit: int | None = None
+    name: str,
+    scale: int,
+    folder: str | Path | None = None,
+    limit: int | None = None,
+    crop: int | None = None,
 ) -> list[SRPair]:
     """Load an SR test set as HR/LR pairs at ``scale`` (2, 3 or 4).
 
     ``name`` is one of :data:`SR_SETS` or, with ``folder`` (or ``$HELPERS_LOCAL_<NAME>``),
     any name for a folder of HR images. Set5/Set14 use their MATLAB-made LR; other sets get
     LR from :func:`helpers.resize.bicubic_down_uint8` (MATLAB-compatible, rounded to 8 bit).
+    ``limit`` keeps the first images only and ``crop`` cuts a centred ``crop`` x ``crop``
+    HR window (a multiple of ``scale``) with its LR, for quick runs.
     """
     from .resize import bicubic_down_uint8, modcrop
 
     if scale not in (2, 3, 4):
         raise ValueError(f"scale must be 2, 3 or 4, got {scale!r}")
-    local = _local_folder(name, folder)
-    if local is not None:
-        items = [
-            (p.stem, p)
-            for p in sorted(local.iterdir())
-            if p.suffix.lower() in IMAGE_SUFFIXES
-        ]
-        if not items:
-            raise FileNotFoundError(
-                f"no images ({', '.join(IMAGE_SUFFIXES)}) in {local}"
-            )
-    elif name in SR_SETS:
-        items = _hr_paths(name)
-    else:
-        raise ValueError(
-            f"unknown dataset {name!r}; valid: {list(SR_SETS)}, or any name with folder=... "
-            f"(full-scale sets: {list(manifest()['full_scale'])})"
-        )
+    items, local = _items(name, folder)
     pairs = []
     for stem, path in items[:limit]:
         hr = modcrop(load_image(path), scale)
-        if local is None and name in _SHIPPED_LR:
+        if not local and name in _SHIPPED_LR:
             lr = load_image(fetch(f"{name}/LR_bicubic/X{scale}/{stem}x{scale}.png"))
         else:
             lr = bicubic_down_uint8(hr, scale)
         if lr.shape[-2] * scale != hr.shape[-2] or lr.shape[-1] * scale != hr.shape[-1]:
             raise ValueError(f"{name}/{stem}: LR {tuple(lr.shape)} is not HR/{scale}")
+        if crop is not None:
+            hr, lr = _center_crop(hr, lr, crop, scale)
         pairs.append(SRPair(stem, hr, lr, scale))
     return pairs
 
 
-def load_images(name: str) -> list[tuple[str, torch.Tensor]]:
+def _center_crop(
+    hr: torch.Tensor, lr: torch.Tensor, crop: int, scale: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    if crop % scale or crop <= 0:
+        raise ValueError(f"crop ({crop}) must be a positive multiple of scale ({scale})")
+    q = crop // scale
+    h, w = lr.shape[-2:]
+    if q > min(h, w):
+        raise ValueError(f"crop ({crop} px) is larger than the image ({h * scale}x{w * scale})")
+    y, x = (h - q) // 2, (w - q) // 2
+    return (
+        hr[..., y * scale : (y + q) * scale, x * scale : (x + q) * scale],
+        lr[..., y : y + q, x : x + q],
+    )
+
+
+def load_images(name: str, folder: str | Path | None = None) -> list[tuple[str, torch.Tensor]]:
     """HR images only, as ``(name, (1,3,H,W) in [0,1])`` (no cropping)."""
-    if name not in SR_SETS:
-        raise ValueError(f"unknown dataset {name!r}; valid: {list(SR_SETS)}")
-    return [(stem, load_image(p)) for stem, p in _hr_paths(name)]
+    items, _ = _items(name, folder)
+    return [(stem, load_image(p)) for stem, p in items]
 
 
 def dtd10(split: str) -> list[tuple[Path, str]]:

@@ -51,7 +51,9 @@ def make_generator(seed: Seed) -> torch.Generator | None:
     if seed is None or isinstance(seed, torch.Generator):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, a torch.Generator or None, got {seed!r}")
+        raise ValueError(
+            f"seed must be a non-negative int, a torch.Generator or None, got {seed!r}"
+        )
     g = torch.Generator(device="cpu")
     g.manual_seed(seed)
     return g
@@ -65,7 +67,9 @@ def _per_image(
     if t.numel() == 1:
         t = t.expand(n)
     if t.numel() != n:
-        raise ValueError(f"{name} must be a scalar or have one value per image ({n}), got {t.numel()}")
+        raise ValueError(
+            f"{name} must be a scalar or have one value per image ({n}), got {t.numel()}"
+        )
     if not torch.isfinite(t).all() or (t < low).any() or (t > high).any():
         raise ValueError(f"{name} must lie in [{low}, {high}], got {t.tolist()}")
     return t.clone()

@@ -53,7 +53,7 @@ def load_image(path: str | Path) -> torch.Tensor:
     if not path.is_file():
         raise FileNotFoundError(f"image not found: {path}")
     with Image.open(path) as im:
-        arr = np.asarray(im.convert("RGB"), dtype=np.uint8)
+        arr = np.array(im.convert("RGB"), dtype=np.uint8)
     return uint8_to_tensor(arr)
 
 

@@ -10,6 +10,7 @@ the resumed run ends with the same weights as an uninterrupted one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -64,9 +65,7 @@ class TrainConfig:
         if self.steps < 0:
             raise ValueError(f"steps must be >= 0, got {self.steps}")
         if self.patch % self.scale:
-            raise ValueError(
-                f"patch ({self.patch}) must be a multiple of scale ({self.scale})"
-            )
+            raise ValueError(f"patch ({self.patch}) must be a multiple of scale ({self.scale})")
         if self.batch < 1:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
 
@@ -89,9 +88,7 @@ def _source_hash() -> str:
 
 def config_key(config: TrainConfig) -> str:
     """A stable hex key of the config and of the code version of the training path."""
-    blob = json.dumps(
-        {"config": config.to_dict(), "code": _source_hash()}, sort_keys=True
-    )
+    blob = json.dumps({"config": config.to_dict(), "code": _source_hash()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
@@ -110,6 +107,7 @@ class PatchSampler:
         patch: int,
         seed: int,
         degrade: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        lr_images: list[torch.Tensor] | None = None,
     ) -> None:
         from .resize import bicubic_down_uint8, modcrop
 
@@ -123,9 +121,7 @@ class PatchSampler:
                 f"{len(small)} training image(s) are smaller than the patch ({patch} px, "
                 f"smallest side {min(min(s.shape[-2:]) for s in small)}); use a smaller patch"
             )
-        self.lr = [
-            (degrade or (lambda x: bicubic_down_uint8(x, scale)))(im) for im in self.hr
-        ]
+        self.lr = [(degrade or (lambda x: bicubic_down_uint8(x, scale)))(im) for im in self.hr]
         # Sample images in proportion to their area, so every pixel is equally likely.
         areas = torch.tensor([float(im.shape[-2] * im.shape[-1]) for im in self.hr])
         self.weights = areas / areas.sum()
@@ -134,9 +130,7 @@ class PatchSampler:
     def sample(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         s, p = self.scale, self.patch
         q = p // s
-        idx = torch.multinomial(
-            self.weights, batch, replacement=True, generator=self.gen
-        )
+        idx = torch.multinomial(self.weights, batch, replacement=True, generator=self.gen)
         u = torch.rand(batch, 5, generator=self.gen)
         lrs, hrs = [], []
         for i, b in enumerate(idx.tolist()):
@@ -182,10 +176,17 @@ def checkpoint_path(config: TrainConfig, cache_dir: str | Path | None = None) ->
     return root / f"{config.model}-x{config.scale}-{config_key(config)}.pt"
 
 
-def _training_images(data: str) -> list[torch.Tensor]:
-    from .data import load_images
+@functools.lru_cache(maxsize=8)
+def _training_pairs(data: str, scale: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """HR images of dataset ``data`` (cropped to the scale) and their 8-bit bicubic LR.
 
-    return [im for _, im in load_images(data)]
+    Cached per process: a chapter training a dozen models prepares the images once.
+    """
+    from .data import load_images
+    from .resize import bicubic_down_uint8, modcrop
+
+    hr = [modcrop(im, scale) for _, im in load_images(data)]
+    return hr, [bicubic_down_uint8(im, scale) for im in hr]
 
 
 def train(
@@ -241,12 +242,11 @@ def train(
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.99))
     milestones = [max(1, int(config.steps * f)) for f in (0.5, 0.75)]
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones, gamma=0.5)
-    sampler = PatchSampler(
-        images if images is not None else _training_images(config.data),
-        config.scale,
-        config.patch,
-        config.seed,
-    )
+    if images is not None:
+        sampler = PatchSampler(images, config.scale, config.patch, config.seed)
+    else:
+        hr, lr_imgs = _training_pairs(config.data, config.scale)
+        sampler = PatchSampler(hr, config.scale, config.patch, config.seed, lr_images=lr_imgs)
     step, seconds, history = 0, 0.0, []
     if state is not None:  # resume an interrupted run
         model.load_state_dict(state["model"])

@@ -1,0 +1,269 @@
+"""The runner ``python -m helpers.book``: validation before any kernel starts, and failures.
+
+Fast tests check parsing and validation in-process (with papermill and kernel start-up
+patched to explode, proving no kernel is reached). Slow tests run the real command on a
+tiny book made of ``tests/fixtures/tiny_chapter.ipynb``: a success end to end (executed
+copy, results, "How this book was built" page, HTML), then a failing chapter that must name
+the chapter and cell and leave no HTML behind.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import BOOK, FIXTURES, REPO
+
+from helpers import book as runner
+from helpers.book import BookError, Parameter, make_plan, parse_value
+
+
+@pytest.fixture
+def tiny_book(tmp_path: Path) -> Path:
+    """A book with the real config and intro plus one tiny notebook chapter."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("_config.yml", "intro.md"):
+        shutil.copy(BOOK / name, src / name)
+    shutil.copytree(BOOK / "_static", src / "_static")
+    shutil.copy(FIXTURES / "tiny_chapter.ipynb", src / "tiny_chapter.ipynb")
+    (src / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n  - file: tiny_chapter\n"
+    )
+    return src
+
+
+@pytest.fixture
+def no_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any attempt to execute a notebook or start a kernel fail the test."""
+    import jupyter_client
+    import papermill
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a kernel was started before the input was validated")
+
+    monkeypatch.setattr(papermill, "execute_notebook", boom)
+    monkeypatch.setattr(jupyter_client.KernelManager, "start_kernel", boom)
+    monkeypatch.setattr(runner, "kernel_environment", boom)
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "helpers.book", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        timeout=900,
+    )
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("True", True),
+        ("False", False),
+        ("None", None),
+        ("4", 4),
+        ("-2", -2),
+        ("0.5", 0.5),
+        ("1e-3", 1e-3),
+        ("imdn", "imdn"),
+        ("[1, 2]", [1, 2]),
+        ("('a', 3)", ("a", 3)),
+        ("{'k': 1}", {"k": 1}),
+        ("[not python", "[not python"),
+    ],
+)
+def test_parse_value_like_papermill(text: str, value: object) -> None:
+    assert parse_value(text) == value
+    assert type(parse_value(text)) is type(value)
+
+
+def test_toc_files_walks_parts_and_sections() -> None:
+    toc = {
+        "root": "intro",
+        "parts": [
+            {"caption": "A", "chapters": [{"file": "a", "sections": [{"file": "a1.ipynb"}]}]},
+            {"caption": "B", "chapters": [{"file": "b"}]},
+        ],
+    }
+    assert runner.toc_files(toc) == ["intro", "a", "a1.ipynb", "b"]
+    pruned = runner._prune_toc(toc, {"b"})
+    assert runner.toc_files(pruned) == ["intro", "a", "a1.ipynb"]
+    assert runner.toc_files(runner._append_to_toc(pruned, "built_with"))[-1] == "built_with"
+
+
+def test_parameters_cell_of_fixture() -> None:
+    params = runner.parameters_cell(FIXTURES / "tiny_chapter.ipynb")
+    assert list(params) == ["preset", "results_dir", "seed", "frequency", "n_points", "fail"]
+    assert params["frequency"] == Parameter("frequency", 2.0, "2.0", True)
+
+
+def test_parameters_cell_missing(tmp_path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    path = tmp_path / "bare.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(BookError, match="no cell tagged 'parameters'"):
+        runner.parameters_cell(path)
+
+
+def test_flatten_results() -> None:
+    rows = dict(runner.flatten({"a": {"b": 1.5, "c": [1, 2]}, "d": list(range(20))}))
+    assert rows == {"a.b": 1.5, "a.c": "[1, 2]", "d": "[20 items, see the JSON below]"}
+
+
+# ----------------------------------------------------------------------- bad input
+
+
+def _plan(book: Path, tmp_path: Path, **kwargs: object) -> runner.Plan:
+    kwargs.setdefault("preset", "smoke")
+    return make_plan(book, results_dir=tmp_path / "results", **kwargs)
+
+
+def test_unknown_preset_lists_presets(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
+    with pytest.raises(BookError) as err:
+        _plan(tiny_book, tmp_path, preset="huge")
+    assert "'huge'" in str(err.value)
+    assert "smoke, embedded, benchmark, full" in str(err.value)
+
+
+def test_unknown_chapter_lists_chapters(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
+    with pytest.raises(BookError) as err:
+        _plan(tiny_book, tmp_path, only=["lamm"])
+    msg = str(err.value)
+    assert "unknown chapter 'lamm'" in msg and "tiny_chapter" in msg
+    assert "intro are markdown pages" in msg
+
+
+def test_unknown_parameter_lists_declared(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
+    with pytest.raises(BookError) as err:
+        _plan(tiny_book, tmp_path, params=[("scale", "4")])
+    msg = str(err.value)
+    assert "unknown parameter 'scale'" in msg
+    assert "frequency, n_points, fail" in msg
+
+
+def test_parameter_of_wrong_type(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
+    with pytest.raises(BookError, match=r"n_points = 200 \(int\); got str"):
+        _plan(tiny_book, tmp_path, params=[("n_points", "many")])
+
+
+@pytest.mark.parametrize("name", ["preset", "results_dir", "seed"])
+def test_runner_parameters_have_their_own_options(
+    tiny_book: Path, tmp_path: Path, no_kernel: None, name: str
+) -> None:
+    with pytest.raises(BookError, match=f"not -p {name}"):
+        _plan(tiny_book, tmp_path, params=[(name, "1")])
+
+
+def test_unregistered_kernel(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
+    with pytest.raises(BookError) as err:
+        _plan(tiny_book, tmp_path, kernel="no-such-kernel")
+    assert "ipykernel install --sys-prefix --name no-such-kernel" in str(err.value)
+
+
+def test_good_plan_coerces_values(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
+    plan = _plan(
+        tiny_book,
+        tmp_path,
+        params=[("frequency", "3"), ("n_points", "50")],
+        seed=7,
+        kernel="sr-book",
+    )
+    params = plan.parameters["tiny_chapter"]
+    assert params["frequency"] == 3.0 and isinstance(params["frequency"], float)
+    assert params == {
+        "preset": "smoke",
+        "results_dir": str(tmp_path / "results"),
+        "seed": 7,
+        "frequency": 3.0,
+        "n_points": 50,
+    }
+
+
+def test_missing_toc_file_is_named(tiny_book: Path, tmp_path: Path) -> None:
+    (tiny_book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: lam\n")
+    with pytest.raises(BookError, match="_toc.yml lists 'lam'"):
+        _plan(tiny_book, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--preset", "huge"], "valid presets: smoke, embedded, benchmark, full"),
+        (["--only", "nope"], "chapters in"),
+        (["-p", "scale", "4"], "unknown parameter 'scale'"),
+    ],
+)
+def test_cli_bad_input_exits_2_before_any_kernel(
+    tiny_book: Path,
+    tmp_path: Path,
+    no_kernel: None,
+    capsys: pytest.CaptureFixture[str],
+    args,
+    expected,
+) -> None:
+    build = tmp_path / "build"
+    code = runner.run(["--book", str(tiny_book), "--build-dir", str(build), *args])
+    assert code == 2
+    assert expected in capsys.readouterr().err
+    assert not build.exists(), "nothing may be written before the input is validated"
+
+
+def test_cli_subprocess_bad_input_is_fast(tiny_book: Path, tmp_path: Path) -> None:
+    """The real command refuses an unknown chapter in seconds, creating nothing."""
+    t0 = time.perf_counter()
+    proc = _cli("--book", str(tiny_book), "--build-dir", str(tmp_path / "b"), "--only", "lam")
+    assert proc.returncode == 2, proc.stderr
+    assert "unknown chapter 'lam'" in proc.stderr and "tiny_chapter" in proc.stderr
+    assert time.perf_counter() - t0 < 60
+    assert not (tmp_path / "b").exists()
+
+
+# ------------------------------------------------------------------- real execution
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_runner_end_to_end_then_failure(tiny_book: Path, tmp_path: Path, sr_kernel: str) -> None:
+    """Success builds HTML with the built-with page; a failure then names the cell, no HTML."""
+    build, html = tmp_path / "build", tiny_book / "_build" / "html"
+    common = ["--book", str(tiny_book), "--build-dir", str(build), "--kernel", sr_kernel]
+
+    ok = _cli(*common, "--preset", "smoke", "-p", "frequency", "3", "--seed", "5")
+    assert ok.returncode == 0, ok.stderr
+    assert (html / "index.html").is_file()
+    assert (html / "tiny_chapter.html").is_file()
+    page = (html / "built_with.html").read_text()
+    for text in ("How this book was built", "A tiny chapter", "smoke", "frequency=3.0", "seed=5"):
+        assert text in page, text
+    assert "by_part.first_half" in page and "torch" in page
+    record = json.loads((build / "runs" / "tiny_chapter.json").read_text())
+    assert record["preset"] == "smoke" and record["wall_s"] > 0
+    assert record["environment"]["torch"].startswith("2.14.1")
+    results = json.loads((build / "results" / "tiny_chapter.json").read_text())
+    assert results["preset"] == "smoke" and results["seed"] == 5
+    assert "chapters (smoke)" in ok.stderr  # the progress bar over chapters
+
+    bad = _cli(*common, "--preset", "smoke", "--only", "tiny_chapter", "-p", "fail", "True")
+    assert bad.returncode == 1
+    assert "chapter 'tiny_chapter' failed in cell 4 of tiny_chapter.ipynb" in bad.stderr
+    assert "assert not fail" in bad.stderr and "AssertionError" in bad.stderr
+    assert not html.exists(), "a failed run must leave no HTML claiming success"
+    assert not (build / "book" / "tiny_chapter.ipynb").exists()
+    assert (build / "failed" / "tiny_chapter.ipynb").is_file()
+    assert not (build / "runs" / "tiny_chapter.json").exists()
+
+    again = _cli(*common, "--html-only")
+    assert again.returncode == 2 and "no chapter has been executed" in again.stderr
+    assert not html.exists()
