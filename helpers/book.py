@@ -666,6 +666,7 @@ class Book:
                 raise HtmlBuildFailed(
                     f"jupyter-book build failed (exit {proc.returncode}); log: {log}\n{tail}"
                 )
+            write_favicon_ico(built / "favicon.ico")
             warnings = [ln for ln in proc.stderr.splitlines() if "WARNING" in ln]
             if warnings and not quiet:
                 print("\n".join(warnings), file=sys.stderr)
@@ -679,6 +680,27 @@ class Book:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return self.html_dir / "index.html"
+
+
+def write_favicon_ico(path: Path) -> None:
+    """Draw the book's icon (as in ``_static/favicon.svg``) into ``favicon.ico``.
+
+    Browsers ask the site root for ``/favicon.ico`` on pages without an icon link (Jupyter
+    Book's redirecting ``index.html``); serving one keeps the console free of 404s.
+    """
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (32, 32), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    draw.rounded_rectangle((0, 0, 31, 31), radius=6, fill="#1f4e79")
+    for box, colour in [
+        ((4, 4, 15, 15), "#9cc3e6"),
+        ((16, 16, 27, 27), "#9cc3e6"),
+        ((16, 4, 21, 9), "#ffffff"),
+        ((22, 10, 27, 15), "#ffffff"),
+    ]:
+        draw.rectangle(box, fill=colour)
+    img.save(path, format="ICO", sizes=[(32, 32), (16, 16)])
 
 
 def exec_count_str(count: int | None) -> str:

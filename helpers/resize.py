@@ -103,31 +103,39 @@ def _resize_axis(
     scale: float,
     antialias: bool,
     round_uint8: bool,
+    acc_dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
-    """Resize ``x`` along ``dim`` with MATLAB's weights (one pass of the separable resize)."""
+    """Resize ``x`` along ``dim`` with MATLAB's weights (one pass of the separable resize).
+
+    ``acc_dtype`` (default ``x.dtype``) is the dtype of the weights and the result; a
+    float32 ``x`` holding integer levels can then be accumulated exactly in float64
+    without first copying the whole image to float64.
+    """
+    acc_dtype = x.dtype if acc_dtype is None else acc_dtype
     if dim == x.ndim - 1:
         # Gathering whole rows (contiguous runs) is ~5x faster than gathering single
         # elements along the last axis, so resize columns as rows of the transpose.
         xt = x.transpose(-1, -2).contiguous()
-        out = _resize_axis(xt, dim - 1, out_length, scale, antialias, round_uint8)
+        out = _resize_axis(xt, dim - 1, out_length, scale, antialias, round_uint8, acc_dtype)
         return out.transpose(-1, -2).contiguous()
     w_np, idx_np = contributions(x.shape[dim], out_length, float(scale), antialias)
     # torch.tensor copies: the cached NumPy tables are read-only and must stay intact.
-    weights = torch.tensor(w_np, dtype=x.dtype, device=x.device)
+    weights = torch.tensor(w_np, dtype=acc_dtype, device=x.device)
     index = torch.tensor(idx_np, dtype=torch.long, device=x.device)
     view = [1] * x.ndim
     view[dim] = out_length
-    out = None
+    shape = list(x.shape)
+    shape[dim] = out_length
+    out = torch.zeros(shape, dtype=acc_dtype, device=x.device)
+    buf = torch.empty(shape, dtype=x.dtype, device=x.device)
     # One gather + multiply-add per tap (taps <= 4 / scale + 2): vectorised over every
-    # line, and memory stays at one output-sized temporary instead of out x taps.
+    # line, and memory stays at two output-sized buffers instead of out x taps.
     for p in range(weights.shape[1]):
-        term = x.index_select(dim, index[:, p])
-        wp = weights[:, p].reshape(view)
-        out = term.mul_(wp) if out is None else out.addcmul_(term, wp)
-    assert out is not None
+        torch.index_select(x, dim, index[:, p], out=buf)
+        out.addcmul_(buf, weights[:, p].reshape(view))
     if round_uint8:
         # MATLAB's mex writes uint8 output: round half away from zero, then saturate.
-        out = torch.floor(out + 0.5).clamp_(0, 255)
+        out = out.add_(0.5).floor_().clamp_(0, 255)
     return out
 
 
@@ -152,13 +160,19 @@ def _resize(
     size: tuple[int, int] | None,
     antialias: bool,
     round_uint8: bool,
+    acc_dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     _check_image(x)
     if (scale is None) == (size is None):
         raise ValueError("give exactly one of scale (a positive float) or size=(H, W)")
     in_h, in_w = x.shape[-2:]
     if scale is not None:
-        if not isinstance(scale, (int, float)) or not math.isfinite(scale) or scale <= 0:
+        if (
+            isinstance(scale, bool)
+            or not isinstance(scale, (int, float))
+            or not math.isfinite(scale)
+            or scale <= 0
+        ):
             raise ValueError(f"scale must be a positive finite number, got {scale!r}")
         out_h, out_w = _output_size((in_h, in_w), float(scale))
         scale_h = scale_w = float(scale)
@@ -179,7 +193,7 @@ def _resize(
     for dim, length, s in passes:
         if length == x.shape[dim] and s == 1.0:
             continue  # identity pass: MATLAB's weights are a delta here
-        x = _resize_axis(x, dim, length, s, antialias, round_uint8)
+        x = _resize_axis(x, dim, length, s, antialias, round_uint8, acc_dtype)
     return x
 
 
@@ -242,12 +256,14 @@ def bicubic_down_uint8(hr: torch.Tensor, scale: int) -> torch.Tensor:
         raise ValueError(f"scale must be a positive int (2, 3, 4, ...), got {scale!r}")
     out_dtype = hr.dtype if hr.is_floating_point() else torch.float32
     work = torch.float32 if hr.device.type == "mps" else torch.float64  # no float64 on MPS
+    # Integer levels are exact in float32, so the full-size image stays in its own
+    # precision and only the (smaller) accumulators are float64.
+    hr = modcrop(hr, scale)
     if hr.is_floating_point():
-        levels = torch.floor(hr.to(work).clamp(0, 1) * 255.0 + 0.5)
+        levels = (hr.clamp(0, 1) * 255.0).add_(0.5).floor_()
     else:
-        levels = hr.to(work)
-    levels = modcrop(levels, scale)
-    lr = _resize(levels, 1.0 / scale, None, antialias=True, round_uint8=True)
+        levels = hr.to(torch.float32)
+    lr = _resize(levels, 1.0 / scale, None, antialias=True, round_uint8=True, acc_dtype=work)
     return (lr / 255.0).to(out_dtype)
 
 
