@@ -530,13 +530,18 @@ class Book:
         failed_dir = self.build_dir / "failed"
         (failed_dir / output.name).unlink(missing_ok=True)
 
+        # results_dir relative to the kernel's working directory (the build copy), so the
+        # published "injected-parameters" cell shows no machine-specific path
+        injected = dict(parameters)
+        if "results_dir" in injected:
+            injected["results_dir"] = os.path.relpath(injected["results_dir"], self.copy_dir)
         started = dt.datetime.now(dt.UTC)
         t0 = time.perf_counter()
         try:
             pm.execute_notebook(
                 str(chapter.path),
                 str(output),
-                parameters=parameters,
+                parameters=injected,
                 kernel_name=kernel,
                 cwd=str(self.copy_dir),
                 progress_bar=False,
@@ -548,7 +553,9 @@ class Book:
             # papermill inserts one "injected-parameters" cell after the parameters cell
             index = exc.cell_index
             nb = nbformat.read(chapter.path, as_version=4)
-            tagged = [i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])]
+            tagged = [
+                i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])
+            ]
             if tagged and index > tagged[0]:
                 index -= 1
             head = "\n".join(f"    {line}" for line in (exc.source or "").splitlines()[:6])
@@ -736,7 +743,10 @@ def _append_to_toc(toc: dict[str, Any], name: str) -> dict[str, Any]:
     """Add ``name`` as the last chapter (as a part of its own in a toc with parts)."""
     out = dict(toc)
     if "parts" in out:
-        out["parts"] = [*out["parts"], {"caption": "About this build", "chapters": [{"file": name}]}]
+        out["parts"] = [
+            *out["parts"],
+            {"caption": "About this build", "chapters": [{"file": name}]},
+        ]
     else:
         out["chapters"] = [*(out.get("chapters") or []), {"file": name}]
     return out
@@ -810,22 +820,23 @@ def built_with_page(
     for chapter in notebooks:
         rec = records.get(chapter.name)
         if rec is None:
-            rows.append([chapter.title, "not executed", "", "", "", "", ""])
+            rows.append([chapter.title, "not executed", "", "", "", ""])
             continue
         params = {k: v for k, v in rec["parameters"].items() if k != "preset"}
         stale = rec.get("source_sha256") != _sha256(chapter.path)
+        commit = str(rec.get("commit", "unknown"))
         rows.append(
             [
-                chapter.title + (" (source changed since)" if stale else ""),
+                f"[{chapter.title}]({chapter.name}.ipynb)"
+                + (" (source changed since)" if stale else ""),
                 rec["preset"],
                 ", ".join(f"{k}={v!r}" for k, v in params.items()),
                 _duration(float(rec["wall_s"])),
-                rec["started_utc"],
-                rec["commit"][:12] + ("+dirty" if rec["commit"].endswith("+dirty") else ""),
-                rec["kernel"],
+                str(rec["started_utc"])[:16].replace("T", " "),
+                commit[:10] + ("+dirty" if commit.endswith("+dirty") else ""),
             ]
         )
-    header = ["chapter", "preset", "parameters", "wall time", "started (UTC)", "commit", "kernel"]
+    header = ["chapter", "preset", "parameters", "wall time", "started (UTC)", "commit"]
     out += [_table(header, rows), ""]
     total = sum(float(r["wall_s"]) for r in records.values())
     out += [f"Total execution time: {_duration(total)}.", ""]

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 
 import torch
@@ -750,13 +751,29 @@ def generate(
         raise ValueError(f"split must be one of {_SPLITS}, got {split!r}")
     fn = _PATTERNS[label]
     out = []
-    for start in range(0, n, _CHUNK):
-        m = min(_CHUNK, n - start)
-        gen = torch.Generator().manual_seed(derive_seed(seed, label, str(start)))
-        g = _Ctx(m, 2 * size, gen)
-        img = fn(g, split) if label == "fibrous" else fn(g)
-        out.append(_finish(g, img.float()))
+    with _one_thread():
+        for start in range(0, n, _CHUNK):
+            m = min(_CHUNK, n - start)
+            gen = torch.Generator().manual_seed(derive_seed(seed, label, str(start)))
+            g = _Ctx(m, 2 * size, gen)
+            img = fn(g, split) if label == "fibrous" else fn(g)
+            out.append(_finish(g, img.float()))
     return torch.cat(out).contiguous()
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on one CPU thread, restoring the setting afterwards.
+
+    Generation is many small memory-bound elementwise ops; on a machine whose cores are
+    shared, torch's intra-op thread pool made it 5-10x *slower* than one thread.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def make_dataset(

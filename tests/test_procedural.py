@@ -78,8 +78,8 @@ def test_classes_are_distinguishable_by_simple_features() -> None:
     from sklearn.preprocessing import StandardScaler
 
     labs = P.LABELS_EMBEDDED
-    xtr, ytr = P.make_dataset(labs, 16, 48, seed=0, split="train")
-    xte, yte = P.make_dataset(labs, 8, 48, seed=0, split="test")
+    xtr, ytr = P.make_dataset(labs, 10, 40, seed=0, split="train")
+    xte, yte = P.make_dataset(labs, 5, 40, seed=0, split="test")
     sc = StandardScaler().fit(_features(xtr))
     clf = LogisticRegression(max_iter=2000).fit(sc.transform(_features(xtr)), ytr.numpy())
     acc = (clf.predict(sc.transform(_features(xte))) == yte.numpy()).mean()

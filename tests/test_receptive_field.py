@@ -81,7 +81,7 @@ def test_released_modules_analytic_equals_empirical(make, scale: int) -> None:
     [
         lambda: build("rcan", 2, n_groups=1, n_blocks=2, n_feats=16, reduction=2),
         lambda: build("nlsn", 2, n_feats=8, n_blocks=2, nl_every=2, reduction=2),
-        lambda: IMDN(2, nf=16, num_modules=1),
+        lambda: IMDN(2, nf=64, num_modules=1),
     ],
     ids=["rcan", "nlsn", "imdn"],
 )

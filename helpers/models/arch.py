@@ -348,6 +348,21 @@ class Bicubic(_SRBase):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Imported here: the resize module is optional for everything else in this package.
-        from ..resize import imresize
+        from .. import resize
 
-        return imresize(x, scale=self.scale)
+        if not (torch.is_grad_enabled() and x.requires_grad):
+            return resize.imresize(x, scale=self.scale)
+        # imresize gathers into preallocated buffers (fast, not differentiable); for input
+        # gradients (attribution) apply the same MATLAB weights as dense per-axis matrices.
+        h, w = x.shape[-2:]
+        a_h = self._matrix(resize, h, x)
+        a_w = self._matrix(resize, w, x)
+        return torch.einsum("oh,nchw,pw->ncop", a_h, x, a_w)
+
+    def _matrix(self, resize, n: int, x: torch.Tensor) -> torch.Tensor:
+        """(scale*n, n) matrix of MATLAB's bicubic weights (mirrored taps summed)."""
+        weights, index = resize.contributions(n, self.scale * n, float(self.scale), True)
+        wt = torch.tensor(weights, dtype=x.dtype, device=x.device)
+        idx = torch.tensor(index, dtype=torch.long, device=x.device)
+        mat = torch.zeros(self.scale * n, n, dtype=x.dtype, device=x.device)
+        return mat.scatter_add_(1, idx, wt)

@@ -45,22 +45,26 @@ def _refusal_reason(err: BaseException) -> str:
 
 def _torch_load(path: Path) -> Any:
     size = path.stat().st_size
+    with open(path, "rb") as f:
+        is_zip = f.read(4) == b"PK\x03\x04"  # torch.save's default (zip) format
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types; classify them for the user
         text = str(err)
-        # Truncation first: a cut-off pickle can also surface as a weights-only error.
-        if isinstance(err, EOFError) or any(
-            s in text
-            for s in ("EOF", "truncated", "corrupt", "central directory", "PytorchStreamReader")
-        ):
+        refused = "Weights only load failed" in text
+        # A cut-off pickle can also surface as a weights-only error, so look for
+        # truncation first; a zip archive that fails to open is truncated or damaged.
+        truncated = isinstance(err, EOFError) or any(
+            s in text for s in ("EOF", "truncated", "corrupt", "central directory")
+        )
+        if truncated or (is_zip and not refused):
+            first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
             raise WeightFileError(
-                f"{path} is truncated or corrupt ({size} bytes; torch says: "
-                f"{text.strip().splitlines()[0] if text.strip() else type(err).__name__}). "
+                f"{path} is truncated or corrupt ({size} bytes; torch says: {first}). "
                 "Delete it and fetch it again (helpers.data.fetch checks the sha256 from "
                 "data_manifest.yaml)."
             ) from err
-        if "Weights only load failed" in text or "weights_only" in text:
+        if refused:
             raise WeightFileError(
                 f"refused to load {path}: it is not a plain tensor checkpoint "
                 f"({_refusal_reason(err)}). Loading it would need the full pickle machinery, "

@@ -1,0 +1,91 @@
+"""Hard cases by the LAM paper's rule: sub-images that several SR networks all find hard.
+
+Gu & Dong (CVPR 2021, Sec. 4.1) cut test images into 256x256 sub-images, super-resolve
+them (x4) with several networks, and keep those with a low mean PSNR across networks and
+a high variance between networks: patches where networks struggle *and* disagree, which
+is where attribution differences are informative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .evaluate import super_resolve
+from .metrics import psnr
+from .patches import grid_patches
+from .resize import bicubic_down_uint8
+
+
+@dataclass
+class HardCase:
+    """One sub-image: ``hr`` (1,3,S,S) and ``lr`` (1,3,S/s,S/s) in [0,1], where it came
+    from (``source``, top-left ``(y, x)`` in HR px) and the per-network Y-PSNR (dB)."""
+
+    name: str
+    source: str
+    yx: tuple[int, int]
+    hr: torch.Tensor
+    lr: torch.Tensor
+    psnr: dict[str, float]
+
+    @property
+    def mean_psnr(self) -> float:
+        return sum(self.psnr.values()) / len(self.psnr)
+
+
+def candidate_subimages(
+    images: list[tuple[str, torch.Tensor]], size: int = 256, stride: int = 128, scale: int = 4
+) -> list[HardCase]:
+    """All ``size`` x ``size`` grid sub-images (HR, with their 8-bit MATLAB-bicubic LR).
+
+    ``images``: ``(name, (1,3,H,W) in [0,1])``; images smaller than ``size`` are skipped.
+    """
+    if size % scale:
+        raise ValueError(f"size ({size}) must be a multiple of scale ({scale})")
+    out = []
+    for name, img in images:
+        if min(img.shape[-2:]) < size:
+            continue
+        patches, coords = grid_patches(img, size, stride)
+        lrs = bicubic_down_uint8(patches, scale)
+        for p, lr, (y, x) in zip(patches, lrs, coords.tolist(), strict=True):
+            out.append(HardCase(f"{name}@{y},{x}", name, (y, x), p[None], lr[None], {}))
+    if not out:
+        raise ValueError(f"no image is at least {size} px on both sides")
+    return out
+
+
+def select_hard_cases(
+    candidates: list[HardCase],
+    models: dict[str, nn.Module],
+    n: int,
+    scale: int = 4,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+) -> list[HardCase]:
+    """Score every candidate with every model and keep the ``n`` hardest.
+
+    Score = rank of low mean PSNR + rank of high PSNR variance across ``models`` (equal
+    weight; the paper states both criteria but no formula). Needs >= 2 models.
+    """
+    if len(models) < 2:
+        raise ValueError("the hard-case rule compares networks: pass at least 2 models")
+    if not 1 <= n <= len(candidates):
+        raise ValueError(f"n must be in [1, {len(candidates)}], got {n}")
+    lr = torch.cat([c.lr for c in candidates])
+    hr = torch.cat([c.hr for c in candidates])
+    table = torch.zeros(len(models), len(candidates), dtype=torch.float64)
+    for i, (name, model) in enumerate(tqdm(models.items(), "hard cases", disable=not progress)):
+        sr = torch.cat([super_resolve(model, lr[j : j + 8], device) for j in range(0, len(lr), 8)])
+        # A perfect reconstruction has infinite PSNR; cap it so ranks stay defined.
+        table[i] = psnr(sr, hr, shave=scale, y_channel=True).clamp(max=100.0)
+        for c, v in zip(candidates, table[i].tolist(), strict=True):
+            c.psnr[name] = v
+    mean, var = table.mean(0), table.var(0)
+    score = mean.argsort().argsort() + (-var).argsort().argsort()  # low is hard
+    order = score.argsort(stable=True)[:n].tolist()
+    return [candidates[k] for k in order]

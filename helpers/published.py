@@ -1,0 +1,57 @@
+"""Numbers the papers publish, in one place, so chapters print them beside ours.
+
+Each table names its source. PSNR values are Y-channel dB with border shave = scale on
+MATLAB-bicubic LR, as the papers report them.
+"""
+
+from __future__ import annotations
+
+#: Y-PSNR (dB) of released networks, from each paper's benchmark table:
+#: PAN (Zhao et al., ECCV-W 2020, Table 2), IMDN (Hui et al., ACM MM 2019, Table 3),
+#: CARN-M (Ahn et al., ECCV 2018, Table 2). GRL-tiny: approximate, from the LAM demo's
+#: model zoo note; its paper (Li et al., CVPR 2023) reports Set5 x4 32.56.
+RELEASED_PSNR: dict[tuple[str, int], dict[str, float]] = {
+    ("pan", 2): {"set5": 38.00, "set14": 33.59},
+    ("pan", 3): {"set5": 34.40, "set14": 30.36},
+    ("pan", 4): {"set5": 32.13, "set14": 28.61},
+    ("imdn", 2): {"set5": 38.00, "set14": 33.63},
+    ("imdn", 3): {"set5": 34.36, "set14": 30.32},
+    ("imdn", 4): {"set5": 32.21, "set14": 28.58},
+    ("carn_m", 2): {"set5": 37.53, "set14": 33.26},
+    ("carn_m", 3): {"set5": 33.99, "set14": 30.08},
+    ("carn_m", 4): {"set5": 31.92, "set14": 28.42},
+    ("grl_tiny", 4): {"set5": 32.5},
+}
+
+#: LAM paper (Gu & Dong, CVPR 2021), Table 1: receptive field (LR px, None = global),
+#: PSNR (dB, x4, on their 150 hard patches: hence ~21 dB) and DI, with the remark.
+_TABLE1_ROWS = [  # model, receptive field, PSNR, DI, remark
+    ("FSRCNN", 17, 20.30, 0.797, "Fully convolution network."),
+    ("CARN", 45, 21.27, 1.807, "Residual network."),
+    ("EDSR", 75, 20.96, 2.977, "Residual network."),
+    ("MSRN", 107, 21.39, 3.194, "Residual network."),
+    ("RRDBNet", 703, 20.96, 13.417, "Residual network."),
+    ("IMDN", None, 21.23, 14.643, "Global pooling."),
+    ("RFDN", None, 21.40, 13.208, "Global pooling."),
+    ("RCAN", None, 22.20, 16.596, "Global pooling."),
+    ("RNAN", None, 21.91, 13.243, "Non-local attention."),
+    ("SAN", None, 22.55, 18.642, "Non-local attention."),
+]
+LAM_TABLE1: dict[str, dict[str, object]] = {
+    name: {"receptive_field": rf, "psnr": psnr, "di": di, "remark": remark}
+    for name, rf, psnr, di, remark in _TABLE1_ROWS
+}
+
+#: Which paper network each of our models corresponds to (for side-by-side tables).
+LAM_COUNTERPART: dict[str, str] = {
+    "fsrcnn": "FSRCNN",
+    "edsr_s": "EDSR",
+    "edsr_m": "EDSR",
+    "rcan_s": "RCAN",
+    "nlsn_s": "RNAN",
+    "carn_m": "CARN",
+    "imdn": "IMDN",
+}
+
+#: LAM paper, Sec. 4.4: PSNR vs log DI over 48 networks.
+LAM_REGRESSION = {"pearson_min": 0.8, "spearman_min": 0.8, "p_max": 1e-12, "n_networks": 48}

@@ -1,0 +1,225 @@
+"""Benchmark: LAM with ``helpers.attribution.lam`` against a reference-style loop.
+
+For each configuration (EDSR size x LR size) this times, in one run on this machine:
+
+- ``reference``: ``scripts/lam_reference.py`` — the LAM demo's way (numpy/cv2 path, one
+  step per forward/backward, weights requiring grad, every output kept);
+- ``exact_nocrop``: ``lam(mode="exact", crop="none")`` (frozen, channels-last, batched);
+- ``exact``: ``lam(mode="exact")`` (plus the receptive-field crop);
+- ``fast``: ``lam(mode="fast")`` (bf16 body where the device has native bf16; on a CPU
+  without it, this resolves to exact — the JSON records the resolved mode);
+- ``bf16``: ``lam(mode="bf16")``, bf16 forced (emulated on such CPUs: slow, but it
+  measures the attribution error of the bf16 body), on the configurations given by
+  ``--bf16-configs``.
+
+Every variant runs in its own subprocess, so its peak memory (``ru_maxrss``) is its own;
+``peak_extra_mib`` is that peak minus the process's resident size just before the call
+(torch, the model and the image already loaded). The map of every variant is compared
+with the reference's: ``max_rel_err = max|map - ref| / max|ref|`` and ``l2_rel_err``
+(relative L2 norm), on the per-channel attribution (3, h, w).
+
+Models are random-initialised (seed 0) EDSRs from ``helpers.models.build``; the LR image
+is a crop of scikit-image's astronaut photo, MATLAB-bicubic downscaled x4; the window is
+the central 16x16 SR patch; 50 steps, sigma 1.2, kernel 9 (the LAM demo's settings).
+
+Usage::
+
+    python scripts/bench_lam.py --out results/bench_lam.json
+    python scripts/bench_lam.py --out /tmp/b.json --configs edsr8x32:64 --steps 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = ("reference", "exact_nocrop", "exact", "fast", "bf16")
+DEFAULT_CONFIGS = "edsr8x32:64,edsr8x32:128,edsr16x64:64,edsr16x64:128"
+#: Reference-loop seconds measured on this machine earlier (issue 4), for context.
+EARLIER_REFERENCE_S = {
+    "edsr8x32:64": 3.2,
+    "edsr8x32:128": 11.7,
+    "edsr16x64:64": 10.5,
+    "edsr16x64:128": 43.6,
+}
+
+
+def _rss_mib() -> float:
+    """Current resident set size (MiB) from /proc (Linux)."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _setup(config: str):
+    """(model, LR image (1, 3, n, n), window) for ``edsr<blocks>x<feats>:<n>``."""
+    import numpy as np
+    import torch
+    from skimage import data
+
+    from helpers.attribution import center_window
+    from helpers.models import build
+    from helpers.resize import imresize
+
+    arch, n = config.split(":")
+    blocks, feats = (int(v) for v in arch.removeprefix("edsr").split("x"))
+    n = int(n)
+    torch.manual_seed(0)
+    model = build("edsr", 4, n_feats=feats, n_blocks=blocks).eval()
+    hr = np.asarray(data.astronaut(), dtype=np.float32)[:, :, :3] / 255.0  # 512 x 512
+    hr = torch.from_numpy(hr).permute(2, 0, 1)[None]
+    side = 4 * n
+    if side > min(hr.shape[-2:]):
+        raise ValueError(f"LR size {n} needs a {side}px HR crop; the photo is 512px")
+    top = (hr.shape[-2] - side) // 2
+    left = (hr.shape[-1] - side) // 2
+    hr = hr[:, :, top : top + side, left : left + side]
+    lr = imresize(hr.double(), scale=0.25).float().clamp(0, 1)
+    return model, lr, center_window(lr, 4)
+
+
+def run_variant(config: str, variant: str, steps: int, batch: int | None, out: str) -> None:
+    """Child process: time one variant once, write its map and numbers to ``out``."""
+    import warnings
+
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    sys.path.insert(0, str(ROOT))
+    from lam_reference import reference_lam
+
+    from helpers.attribution import lam
+
+    model, lr, window = _setup(config)
+    # Untimed warm-up on a tiny input: library initialisation is no part of either method.
+    with torch.no_grad():
+        model(torch.rand(1, 3, 8, 8))
+    rss0 = _rss_mib()
+    info: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    if variant == "reference":
+        res = reference_lam(model, lr, window, steps=steps)
+        attribution = torch.from_numpy(np.asarray(res["attribution"]))
+    else:
+        mode = {"exact_nocrop": "exact", "exact": "exact", "fast": "fast", "bf16": "bf16"}
+        crop = "none" if variant == "exact_nocrop" else "auto"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = lam(
+                model, lr, window, steps=steps, batch=batch, mode=mode[variant], crop=crop,
+                device="cpu",
+            )
+        attribution = res.attribution
+        info = {
+            "resolved_mode": res.mode,
+            "batch": res.batch,
+            "crop_box": res.crop_box,
+            "completeness_error": res.completeness_error,
+        }
+    seconds = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB -> MiB on Linux
+    torch.save(attribution.float(), out + ".pt")
+    info.update(seconds=seconds, peak_rss_mib=peak, peak_extra_mib=peak - rss0)
+    Path(out + ".json").write_text(json.dumps(info))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", help="JSON file for the results table (required)")
+    p.add_argument("--configs", default=DEFAULT_CONFIGS, help="comma list of edsrBxF:n")
+    p.add_argument("--variants", default="reference,exact_nocrop,exact,fast,bf16")
+    p.add_argument(
+        "--bf16-configs", default="edsr8x32:64,edsr16x64:64",
+        help="configs on which the forced-bf16 variant runs (slow where bf16 is emulated)",
+    )
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--batch", type=int, default=None, help="default: lam's per-device default")
+    p.add_argument("--child", nargs=2, metavar=("CONFIG", "VARIANT"), help=argparse.SUPPRESS)
+    p.add_argument("--child-out", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        run_variant(args.child[0], args.child[1], args.steps, args.batch, args.child_out)
+        return 0
+
+    if not args.out:
+        p.error("--out is required")
+
+    import torch
+
+    variants = [v for v in args.variants.split(",") if v]
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown or "reference" not in variants:
+        p.error(f"variants must include 'reference' and come from {VARIANTS}; got {unknown}")
+    bf16_configs = set(args.bf16_configs.split(","))
+    table: list[dict[str, Any]] = []
+    load_start = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        for config in [c for c in args.configs.split(",") if c]:
+            ref_map = None
+            ref_s = None
+            for variant in variants:
+                if variant == "bf16" and config not in bf16_configs:
+                    continue
+                out = str(Path(tmp) / f"{config.replace(':', '_')}_{variant}")
+                cmd = [sys.executable, __file__, "--steps", str(args.steps), "--child", config,
+                       variant, "--child-out", out]
+                if args.batch is not None:
+                    cmd += ["--batch", str(args.batch)]
+                subprocess.run(cmd, check=True, cwd=ROOT)
+                row = json.loads(Path(out + ".json").read_text())
+                attribution = torch.load(out + ".pt", weights_only=True)
+                if variant == "reference":
+                    ref_map, ref_s = attribution, row["seconds"]
+                diff = attribution - ref_map
+                row.update(
+                    config=config,
+                    variant=variant,
+                    speedup_vs_reference=ref_s / row["seconds"],
+                    max_rel_err=float(diff.abs().max() / ref_map.abs().max()),
+                    l2_rel_err=float(diff.norm() / ref_map.norm()),
+                    earlier_reference_s=EARLIER_REFERENCE_S.get(config),
+                )
+                table.append(row)
+                print(
+                    f"{config:15s} {variant:13s} {row['seconds']:7.2f} s  x{row['speedup_vs_reference']:5.2f}"
+                    f"  peak +{row['peak_extra_mib']:7.1f} MiB  max_rel {row['max_rel_err']:.2e}"
+                    f"  l2_rel {row['l2_rel_err']:.2e}",
+                    flush=True,
+                )
+    result = {
+        "steps": args.steps,
+        "sigma": 1.2,
+        "kernel_size": 9,
+        "window": "central 16x16 SR patch",
+        "scale": 4,
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpus": os.cpu_count(),
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "loadavg_start": load_start,
+            "loadavg_end": os.getloadavg(),
+        },
+        "rows": table,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

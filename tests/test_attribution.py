@@ -1,0 +1,338 @@
+"""Tests of helpers.attribution (LAM): completeness, independent references (captum, the
+reference-style loop, OpenCV, SciPy), batch and crop invariance, the bf16 body, and bad
+input. Small models and images keep the file well under a minute on two CPU cores."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers import attribution as A
+from helpers.attribution import (
+    LAMResult,
+    area_of_contribution,
+    blur,
+    center_window,
+    diffusion_index,
+    fig3_curves,
+    gaussian_kernel,
+    gradient_detector,
+    lam,
+    lam_visual,
+)
+from helpers.models import SRModel, build
+
+ROOT = Path(__file__).resolve().parents[1]
+CPU = "cpu"
+
+
+def _load_reference():
+    spec = importlib.util.spec_from_file_location("lam_reference", ROOT / "scripts/lam_reference.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _photo(n: int) -> torch.Tensor:
+    """(1, 3, n, n) LR crop of scikit-image's astronaut (a real photo, offline)."""
+    from skimage import data
+
+    hr = torch.from_numpy(data.astronaut()[30:158, 150:278].copy()).permute(2, 0, 1)[None]
+    return F.interpolate(hr.float() / 255.0, size=(n, n), mode="area")
+
+
+@pytest.fixture(scope="module")
+def edsr() -> nn.Module:
+    torch.manual_seed(0)
+    return build("edsr", 4, n_feats=16, n_blocks=2)  # receptive field 17 LR px
+
+
+@pytest.fixture(scope="module")
+def img24() -> torch.Tensor:
+    return _photo(24)
+
+
+def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).abs().max() / b.abs().max())
+
+
+# ------------------------------------------------------------------- building blocks
+
+
+def test_kernel_and_blur_match_reference_convention(img24):
+    ref = _load_reference()
+    for s in (0.0, 0.3, 1.2):
+        k = gaussian_kernel(9, s)
+        np.testing.assert_allclose(k.numpy(), ref.reference_kernel(9, s), rtol=1e-12, atol=1e-15)
+    assert torch.equal(gaussian_kernel(9, 0.0), F.pad(torch.ones(1, 1), (4, 4, 4, 4))[0].double())
+    ours = blur(img24, 1.2, 9)[0].permute(1, 2, 0).numpy()
+    cv = cv2.filter2D(img24[0].permute(1, 2, 0).numpy(), -1, ref.reference_kernel(9, 1.2))
+    np.testing.assert_allclose(ours, cv, atol=2e-6)  # reflect-101 borders, like OpenCV
+    assert torch.equal(blur(img24, 0.0, 9), img24)
+
+
+def test_kernel_derivative_matches_finite_difference():
+    s = torch.tensor([0.2, 0.6, 1.2], dtype=torch.float64)
+    h = 1e-6
+    fd = (A._kernels(9, s + h, False) - A._kernels(9, s - h, False)) / (2 * h)
+    torch.testing.assert_close(A._kernels(9, s, True), fd, rtol=1e-6, atol=1e-9)
+
+
+def test_detector_matches_reference_and_is_finite_at_zero():
+    ref = _load_reference()
+    torch.manual_seed(1)
+    sr = torch.rand(1, 3, 40, 40)
+    d = gradient_detector(sr, (5, 7, 16))
+    assert abs(float(d) - float(ref.reference_detector(sr, 5, 7, 16))) < 3 * 16 * 16 * 1e-6
+    flat = torch.full((2, 3, 40, 40), 0.5, requires_grad=True)
+    d = gradient_detector(flat, (5, 7, 16))
+    (g,) = torch.autograd.grad(d.sum(), flat)
+    assert torch.equal(d.detach(), torch.zeros(2)) and bool(torch.isfinite(g).all())
+
+
+# ----------------------------------------------------------------------- correctness
+
+
+def test_completeness_right_rule_falls_and_higher_order_rules(edsr):
+    img = _photo(32)
+    win = center_window(img, 4)
+    err = {m: lam(edsr, img, win, steps=m, device=CPU).completeness_error for m in (25, 50, 100)}
+    assert err[50] <= 0.05, err
+    assert err[25] > err[50] > err[100], err
+    # First-order rule: doubling the steps roughly halves the error.
+    assert 1.5 < err[50] / err[100] < 2.7, err
+    trap = lam(edsr, img, win, steps=50, rule="trapezoid", device=CPU)
+    gl = lam(edsr, img, win, steps=50, rule="gauss_legendre", device=CPU)
+    # Same cost (50 gradient evaluations), an order of magnitude closer to completeness.
+    assert trap.completeness_error < err[50] / 10, (trap.completeness_error, err)
+    assert gl.completeness_error < err[50] / 10, (gl.completeness_error, err)
+    right = lam(edsr, img, win, steps=50, device=CPU)
+    # The three rules approximate the same integral.
+    assert _rel(trap.map, right.map) < 0.1 and _rel(gl.map, trap.map) < 0.01
+
+
+def test_matches_reference_style_loop(edsr, img24):
+    ref = _load_reference().reference_lam(edsr, img24, (40, 44, 16), steps=20)
+    ours = lam(edsr, img24, (40, 44, 16), steps=20, crop="none", device=CPU)
+    assert _rel(ours.attribution, torch.from_numpy(ref["attribution"])) < 1e-4
+    assert all(p.requires_grad for p in edsr.parameters())  # the reference left them so
+
+
+@pytest.mark.parametrize(
+    ("rule", "method"),
+    [("right", "riemann_right"), ("trapezoid", "riemann_trapezoid"),
+     ("gauss_legendre", "gausslegendre")],
+)
+def test_linear_path_equals_captum_integrated_gradients(edsr, rule, method):
+    from captum.attr import IntegratedGradients
+
+    img = _photo(16)
+    win, m = (20, 24, 16), 16
+    ours = lam(edsr, img, win, steps=m, path="linear", rule=rule, crop="none", device=CPU)
+    edsr.eval()
+    ig = IntegratedGradients(lambda x: gradient_detector(edsr(x), win))
+    theirs = ig.attribute(img, baselines=0.0, n_steps=m, method=method)[0]
+    assert _rel(ours.attribution, theirs) < 1e-4
+    assert float((ours.attribution - theirs).norm() / theirs.norm()) < 1e-4
+    # Completeness is measured against the black image for this path.
+    with torch.no_grad():
+        d0 = float(gradient_detector(edsr(torch.zeros_like(img)), win))
+    assert ours.d_baseline == pytest.approx(d0, rel=1e-5, abs=1e-5)
+
+
+def test_same_result_for_every_batch_size(edsr, img24):
+    runs = [lam(edsr, img24, (40, 44, 16), steps=7, batch=b, device=CPU) for b in (1, 3, 7)]
+    for r in runs[1:]:
+        assert _rel(r.attribution, runs[0].attribution) < 1e-5
+        assert r.d_path.allclose(runs[0].d_path, rtol=1e-5)
+        assert r.cumulative.allclose(runs[0].cumulative, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("name", "size", "window"),
+    [
+        ("edsr", {"n_feats": 16, "n_blocks": 2}, (8, 100, 16)),  # near the left border
+        ("fsrcnn", {"d": 16, "s": 8, "m": 2}, (70, 64, 12)),  # transposed conv
+        ("srresnet", {"n_feats": 16, "n_blocks": 2}, (150, 150, 16)),  # bottom-right
+    ],
+)
+def test_crop_equals_uncropped(name, size, window):
+    torch.manual_seed(0)
+    model = build(name, 4, **size)
+    img = _photo(44)
+    full = lam(model, img, window, steps=6, crop="none", device=CPU)
+    crop = lam(model, img, window, steps=6, crop="auto", device=CPU)
+    assert full.crop_box is None and crop.crop_box is not None
+    t, left, b, r = crop.crop_box
+    assert (b - t) * (r - left) < 0.75 * 44 * 44  # it really computed less
+    assert _rel(crop.attribution, full.attribution) < 1e-5
+    assert crop.d_input == pytest.approx(full.d_input, rel=1e-5)
+    assert crop.path_speed.allclose(full.path_speed)  # curves are whole-image quantities
+    # Outside the receptive field the full computation gives exact zeros, like the crop.
+    outside = torch.ones(44, 44, dtype=torch.bool)
+    outside[t:b, left:r] = False
+    assert torch.equal(full.map[outside], torch.zeros(int(outside.sum())))
+
+
+def test_crop_respects_padding_wrapper():
+    torch.manual_seed(0)
+    net = build("edsr", 4, n_feats=8, n_blocks=1)
+    model = SRModel(net, pad_multiple=8, device=CPU)  # reflect-pads bottom/right to 8
+    img = _photo(45)[:, :, :, :43]
+    for window in ((160, 164, 8), (4, 6, 8), (80, 90, 8)):
+        full = lam(model, img, window, steps=4, crop="none", device=CPU)
+        crop = lam(model, img, window, steps=4, device=CPU)
+        t, left, _, _ = crop.crop_box
+        assert t % 8 == 0 and left % 8 == 0
+        assert _rel(crop.attribution, full.attribution) < 1e-5
+
+
+def test_bf16_body_within_one_percent(edsr):
+    img = _photo(20)
+    win = center_window(img, 4)
+    exact = lam(edsr, img, win, steps=10, device=CPU)
+    fast = lam(edsr, img, win, steps=10, mode="bf16", device=CPU)
+    assert fast.mode == "bf16"
+    assert float((fast.map - exact.map).norm() / exact.map.norm()) < 0.01
+    assert fast.d_input == pytest.approx(exact.d_input, rel=0.01)
+    # The output layers found for EDSR: last pixel shuffle, last conv, mean shift.
+    names = {id(m): n for n, m in edsr.named_modules()}
+    assert [names[id(m)] for m in A._output_layers(edsr, img)] == ["tail.0.3", "tail.1", "add_mean"]
+    assert "forward" not in edsr.tail[1].__dict__  # the float32 islands were removed
+
+
+def test_fast_mode_resolves_by_hardware(edsr):
+    img = _photo(16)
+    if A.native_bf16(torch.device(CPU)):
+        assert lam(edsr, img, (20, 20, 8), steps=2, mode="fast", device=CPU).mode == "bf16"
+    else:
+        with pytest.warns(RuntimeWarning, match="native bfloat16"):
+            r = lam(edsr, img, (20, 20, 8), steps=2, mode="fast", device=CPU)
+        assert r.mode == "exact"
+
+
+def test_model_state_restored_and_no_weight_gradients(edsr, img24):
+    edsr.train()
+    edsr.head[0].weight.requires_grad_(False)
+    flags = [p.requires_grad for p in edsr.parameters()]
+    lam(edsr, img24, (40, 44, 16), steps=3, device=CPU)
+    assert edsr.training and [p.requires_grad for p in edsr.parameters()] == flags
+    assert all(p.grad is None for p in edsr.parameters())
+    assert all(p.is_contiguous() for p in edsr.parameters())
+    edsr.head[0].weight.requires_grad_(True)
+    edsr.eval()
+
+
+def test_flat_image_gives_finite_zero_map(edsr):
+    flat = torch.full((1, 3, 16, 16), 0.5)
+    r = lam(edsr, flat, (20, 20, 16), steps=5, device=CPU)
+    assert bool(torch.isfinite(r.attribution).all())
+    assert r.d_input == r.d_baseline and math.isfinite(r.completeness_error)
+
+
+# ------------------------------------------------------------- results and figures
+
+
+def test_curves_and_visuals(edsr, img24):
+    r = lam(edsr, img24, (40, 44, 16), steps=8, device=CPU)
+    c = fig3_curves(r)
+    assert c["alpha"][0] == 0 and c["alpha"][-1] == 1 and len(c["alpha"]) == 9
+    assert c["detector"][0] == pytest.approx(r.d_baseline)
+    assert c["detector"][-1] == pytest.approx(r.d_input, rel=1e-5)
+    assert c["cumulative"][0] == 0 and c["cumulative"][-1] == pytest.approx(r.total, rel=1e-6)
+    assert np.all(c["path_speed"] >= 0) and c["path_speed"][-1] < 1e-6  # blur stops moving
+    v = lam_visual(r)
+    assert v.shape == (24, 24) and float(v.max()) == 1.0 and float(v.min()) >= 0
+    assert isinstance(r, LAMResult) and 0 < r.di <= 100
+    from helpers.metrics import diffusion_index as metrics_di
+
+    assert diffusion_index(r.attribution) == pytest.approx(float(metrics_di(r.map)))
+    s = r.summary()
+    assert s["window"] == [40, 44, 16] and s["completeness_error"] == r.completeness_error
+
+
+def test_area_of_contribution_matches_scipy_kde():
+    from scipy.stats import gaussian_kde
+
+    torch.manual_seed(3)
+    m = torch.randn(11, 13) * torch.exp(-torch.arange(13.0) / 4)
+    ours = area_of_contribution(m)
+    w = lam_visual(m).double().numpy()
+    yy, xx = np.mgrid[0:11, 0:13]
+    pts = np.vstack([xx.ravel(), yy.ravel()])
+    z = gaussian_kde(pts, weights=w.ravel())(pts).reshape(11, 13)
+    np.testing.assert_allclose(ours.numpy(), z / z.max(), atol=1e-5)
+    cut = area_of_contribution(m, threshold=0.5)
+    assert bool(((cut == 0) | (cut >= 0.5)).all())
+    assert area_of_contribution(torch.zeros(5, 5)).abs().sum() == 0
+    one = torch.zeros(7, 7)
+    one[3, 3] = 1.0
+    assert torch.isfinite(area_of_contribution(one)).all()
+    over = A.overlay_area(torch.rand(1, 3, 11, 13), ours)
+    assert over.shape == (11, 13, 3) and over.min() >= 0 and over.max() <= 1
+
+
+# ------------------------------------------------------------------------- bad input
+
+
+class _WrongScale(nn.Module):
+    scale = 4
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, scale_factor=2, mode="nearest")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"window": (60, 10, 8)}, r"window .* outside .* 0 <= x <= 55"),
+        ({"window": (-1, 10, 8)}, r"outside"),
+        ({"window": (0, 0, 64)}, r"window size must be in \[1, 63\]"),
+        ({"window": (0, 0)}, r"window must be \(x, y, size\)"),
+        ({"sigma": 0.0}, r"sigma must be .* > 0"),
+        ({"sigma": -1.0}, r"sigma must be .* > 0"),
+        ({"steps": 0}, r"steps must be an int >= 1"),
+        ({"steps": 1, "rule": "trapezoid"}, r"steps must be an int >= 2"),
+        ({"batch": 0}, r"batch must be an int >= 1"),
+        ({"kernel_size": 8}, r"kernel_size must be an odd int"),
+        ({"path": "curvy"}, r"path must be one of"),
+        ({"rule": "left"}, r"rule must be one of"),
+        ({"mode": "fp16"}, r"mode must be one of"),
+        ({"crop": "yes"}, r"crop must be"),
+    ],
+)
+def test_bad_input_names_parameter_and_range(edsr, kwargs, match):
+    args = {"window": (10, 10, 8), **kwargs}
+    with pytest.raises(ValueError, match=match):
+        lam(edsr, _photo(16), device=CPU, **args)
+
+
+def test_bad_model_output_size():
+    with pytest.raises(ValueError, match=r"model output must be scale x input.*expected"):
+        lam(_WrongScale(), _photo(16), (10, 10, 8), steps=2, device=CPU)
+    with pytest.raises(ValueError, match="image must be one RGB LR image"):
+        lam(_WrongScale(), torch.rand(1, 1, 16, 16), (10, 10, 8), device=CPU)
+
+
+def test_scale_inferred_for_plain_modules(edsr, img24):
+    class Plain(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = edsr
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.net(x)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = lam(Plain(), img24, (40, 44, 16), steps=3, device=CPU)
+    assert r.scale == 4 and r.crop_box is None  # no receptive field declared: no crop

@@ -1,0 +1,51 @@
+"""Tests of the LAM paper's hard-case rule (helpers.hard_cases)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from helpers import hard_cases
+
+
+class Upsampler(torch.nn.Module):
+    """A deterministic SR 'network' for testing: nearest x4 plus a fixed offset."""
+
+    def __init__(self, offset: float) -> None:
+        super().__init__()
+        self.offset = offset
+
+    def forward(self, x):
+        return (F.interpolate(x, scale_factor=4) + self.offset).clamp(0, 1)
+
+
+def _images():
+    g = torch.Generator().manual_seed(0)
+    ramp = torch.linspace(0.2, 0.8, 128).expand(1, 3, 64, 128)
+    flat = ramp.clone()  # left half: a smooth ramp (easy)
+    flat[..., :, 64:] = torch.rand(1, 3, 64, 64, generator=g)  # right half: noise (hard)
+    return [("half", flat), ("tiny", torch.rand(1, 3, 16, 16, generator=g))]
+
+
+def test_candidates_cover_the_grid_and_skip_small_images():
+    cands = hard_cases.candidate_subimages(_images(), size=32, stride=32, scale=4)
+    assert len(cands) == 2 * 4  # 64x128 -> 2 rows x 4 columns; the 16 px image is skipped
+    assert all(c.hr.shape == (1, 3, 32, 32) and c.lr.shape == (1, 3, 8, 8) for c in cands)
+    assert cands[0].name == "half@0,0" and cands[3].yx == (0, 96)
+    with pytest.raises(ValueError, match="multiple of scale"):
+        hard_cases.candidate_subimages(_images(), size=30, scale=4)
+
+
+def test_selection_prefers_low_mean_and_high_variance():
+    cands = hard_cases.candidate_subimages(_images(), size=32, stride=32, scale=4)
+    models = {"a": Upsampler(0.0), "b": Upsampler(0.02)}
+    hard = hard_cases.select_hard_cases(cands, models, n=4, progress=False)
+    # The noisy right half is hard for nearest upsampling: every pick comes from it.
+    assert all(c.yx[1] >= 64 for c in hard)
+    assert all(set(c.psnr) == {"a", "b"} for c in cands)
+    assert max(c.mean_psnr for c in hard) < min(c.mean_psnr for c in cands if c.yx[1] < 64)
+    with pytest.raises(ValueError, match="at least 2"):
+        hard_cases.select_hard_cases(cands, {"a": Upsampler(0)}, n=1)
+    with pytest.raises(ValueError, match="n must be"):
+        hard_cases.select_hard_cases(cands, models, n=99)
