@@ -49,9 +49,9 @@ $(KERNELSPEC): $(STAMP)
 
 ## make lock: rewrite constraints.txt from the current environment (after adding a package)
 lock:
-	@{ echo "# Full lock of the environment, made by 'make lock' (pip freeze, project excluded)."; \
+	@{ echo "# Full lock of the environment, made by 'make lock' (pip freeze --all, less pip and the project)."; \
 	   echo "# Install with: pip install -c constraints.txt -e '.[dev]'"; \
-	   $(BIN)/python -m pip freeze --exclude-editable | grep -v -i '^sr-book-helpers'; } > constraints.txt
+	   $(BIN)/python -m pip freeze --all --exclude-editable | grep -v -i -E '^(sr-book-helpers|pip)=='; } > constraints.txt
 	@echo "wrote constraints.txt ($$(grep -c '==' constraints.txt) pins)"
 
 clean:

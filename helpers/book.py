@@ -49,8 +49,8 @@ RUNNER_PARAMETERS: tuple[str, ...] = ("preset", "results_dir", "seed")
 DEFAULT_KERNEL = "sr-book"
 #: Name of the generated page listing how the book was built.
 BUILT_WITH = "built_with"
-#: Files and folders of the source book that are never copied into the build copy.
-_SKIP_COPY = ("_build", ".ipynb_checkpoints", "__pycache__", ".jupyter_cache")
+#: Never copied into the build copy (``results`` is where chapters run by hand write).
+_SKIP_COPY = ("_build", ".ipynb_checkpoints", "__pycache__", ".jupyter_cache", "results")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -364,8 +364,10 @@ def make_plan(
             raise BookError("set the seed with --seed, not -p seed")
         extras[name] = (raw, parse_value(raw))
     for name in extras:
+        # With --only, every chosen chapter must declare the name; for the whole book, at
+        # least one must (it is then passed to the chapters that declare it).
         declaring = [c for c in executed if name in c.parameters]
-        if len(only) > 0 and len(declaring) < len(executed) or not declaring:
+        if not declaring or (only and len(declaring) < len(executed)):
             lacking = [c for c in executed if name not in c.parameters]
             lines = [
                 f"  {c.name}: {_valid_list(p for p in c.parameters if p not in RUNNER_PARAMETERS)}"

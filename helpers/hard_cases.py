@@ -85,7 +85,17 @@ def select_hard_cases(
         table[i] = psnr(sr, hr, shave=scale, y_channel=True).clamp(max=100.0)
         for c, v in zip(candidates, table[i].tolist(), strict=True):
             c.psnr[name] = v
+    return [candidates[k] for k in hardness_order(table)[:n]]
+
+
+def hardness_order(table: torch.Tensor) -> list[int]:
+    """Candidate indices, hardest first, from a (models, candidates) PSNR table (dB).
+
+    Score = rank of the mean (ascending) + rank of the variance (descending); ties keep
+    the candidates' order.
+    """
+    if table.ndim != 2 or table.shape[0] < 2:
+        raise ValueError(f"need a (models >= 2, candidates) table, got {tuple(table.shape)}")
     mean, var = table.mean(0), table.var(0)
-    score = mean.argsort().argsort() + (-var).argsort().argsort()  # low is hard
-    order = score.argsort(stable=True)[:n].tolist()
-    return [candidates[k] for k in order]
+    score = mean.argsort(stable=True).argsort() + (-var).argsort(stable=True).argsort()
+    return score.argsort(stable=True).tolist()

@@ -120,7 +120,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "embedded": {
         "backbone": "resnet18", "stages": 3, "width": 24, "pretrained": False,
         "reduce_dim": 48, "codewords": 16, "logit_scale": 16.0, "crop": 64, "batch": 32,
-        "steps": 800, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4,
+        "steps": 1200, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4,
         "schedule": "cosine", "warmup_steps": 50, "ckpt_every": 200,
     },
     # DTD-10 (mirror), official split 1 (train+val / test), from scratch on CPU; images
@@ -129,7 +129,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "benchmark": {
         "backbone": "resnet18", "stages": 3, "width": 24, "pretrained": "auto",
         "reduce_dim": 48, "codewords": 16, "logit_scale": 16.0, "crop": 96, "load_size": 128,
-        "batch": 32, "steps": 650, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4,
+        "batch": 32, "steps": 1000, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4,
         "schedule": "cosine", "warmup_steps": 50, "ckpt_every": 200,
     },
     # The paper: ResNet-50 DeepTEN (D=128, K=32: 4096-d embedding) on DTD-47 train+val,

@@ -112,6 +112,16 @@ def y_psnr(
     return float(10.0 * torch.log10(255.0**2 / mse))
 
 
+def main_psnr(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
+    """The book's metric (:func:`helpers.metrics.psnr`, SR rounded to 8 bit, Y, shave =
+    scale); the local :func:`y_psnr` where that module is missing."""
+    try:
+        from helpers.metrics import psnr
+    except ImportError:
+        return y_psnr(sr, hr, scale)
+    return float(psnr(sr, hr, shave=scale, y_channel=True, quantize=True)[0])
+
+
 def dataset_pairs(
     root: Path, dataset: str, scale: int
 ) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
@@ -177,7 +187,7 @@ def main(argv: list[str] | None = None) -> dict:
                     with torch.inference_mode():
                         sr = model(lr.to(device)).cpu()
                     hr = hr.to(sr.dtype)
-                    per_image[stem] = {"round": y_psnr(sr, hr, scale)}
+                    per_image[stem] = {"round": main_psnr(sr, hr, scale)}
                     if args.variants:
                         per_image[stem]["trunc"] = y_psnr(sr, hr, scale, "trunc")
                         per_image[stem]["roundY"] = y_psnr(sr, hr, scale, round_y=True)

@@ -36,7 +36,9 @@ CPU = "cpu"
 
 
 def _load_reference():
-    spec = importlib.util.spec_from_file_location("lam_reference", ROOT / "scripts/lam_reference.py")
+    spec = importlib.util.spec_from_file_location(
+        "lam_reference", ROOT / "scripts/lam_reference.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -73,7 +75,7 @@ def test_kernel_and_blur_match_reference_convention(img24):
     for s in (0.0, 0.3, 1.2):
         k = gaussian_kernel(9, s)
         np.testing.assert_allclose(k.numpy(), ref.reference_kernel(9, s), rtol=1e-12, atol=1e-15)
-    assert torch.equal(gaussian_kernel(9, 0.0), F.pad(torch.ones(1, 1), (4, 4, 4, 4))[0].double())
+    assert torch.equal(gaussian_kernel(9, 0.0), F.pad(torch.ones(1, 1), (4, 4, 4, 4)).double())
     ours = blur(img24, 1.2, 9)[0].permute(1, 2, 0).numpy()
     cv = cv2.filter2D(img24[0].permute(1, 2, 0).numpy(), -1, ref.reference_kernel(9, 1.2))
     np.testing.assert_allclose(ours, cv, atol=2e-6)  # reflect-101 borders, like OpenCV
@@ -103,7 +105,7 @@ def test_detector_matches_reference_and_is_finite_at_zero():
 
 
 def test_completeness_right_rule_falls_and_higher_order_rules(edsr):
-    img = _photo(32)
+    img = _photo(24)
     win = center_window(img, 4)
     err = {m: lam(edsr, img, win, steps=m, device=CPU).completeness_error for m in (25, 50, 100)}
     assert err[50] <= 0.05, err
@@ -123,14 +125,25 @@ def test_completeness_right_rule_falls_and_higher_order_rules(edsr):
 def test_matches_reference_style_loop(edsr, img24):
     ref = _load_reference().reference_lam(edsr, img24, (40, 44, 16), steps=20)
     ours = lam(edsr, img24, (40, 44, 16), steps=20, crop="none", device=CPU)
-    assert _rel(ours.attribution, torch.from_numpy(ref["attribution"])) < 1e-4
+    theirs = torch.from_numpy(ref["attribution"])
+    # Not 1e-6: at one of the 20 path points a ReLU input sits within float rounding of
+    # 0, and the reference's NCHW layout and our channels-last one fall on different
+    # sides of the kink (a 0.3% gradient change there, 1e-4 on the map; both are valid
+    # one-sided gradients, and float64 agrees with either to 1e-6 away from the kink).
+    assert _rel(ours.attribution, theirs) < 5e-4
+    assert float((ours.attribution - theirs).norm() / theirs.norm()) < 5e-4
     assert all(p.requires_grad for p in edsr.parameters())  # the reference left them so
+    for p in edsr.parameters():
+        p.grad = None  # the reference computed weight gradients; later tests check none
 
 
 @pytest.mark.parametrize(
     ("rule", "method"),
-    [("right", "riemann_right"), ("trapezoid", "riemann_trapezoid"),
-     ("gauss_legendre", "gausslegendre")],
+    [
+        ("right", "riemann_right"),
+        ("trapezoid", "riemann_trapezoid"),
+        ("gauss_legendre", "gausslegendre"),
+    ],
 )
 def test_linear_path_equals_captum_integrated_gradients(edsr, rule, method):
     from captum.attr import IntegratedGradients
@@ -140,7 +153,11 @@ def test_linear_path_equals_captum_integrated_gradients(edsr, rule, method):
     ours = lam(edsr, img, win, steps=m, path="linear", rule=rule, crop="none", device=CPU)
     edsr.eval()
     ig = IntegratedGradients(lambda x: gradient_detector(edsr(x), win))
-    theirs = ig.attribute(img, baselines=0.0, n_steps=m, method=method)[0]
+    theirs = ig.attribute(img, baselines=0.0, n_steps=m, method=method)[0].detach()
+    if rule == "trapezoid":
+        # captum 0.9's riemann_trapezoid pairs nodes j/(m-1) with step sizes 1/m (halved
+        # at the ends), so its weights sum to (m-1)/m, not 1; ours sum to 1.
+        theirs = theirs * m / (m - 1)
     assert _rel(ours.attribution, theirs) < 1e-4
     assert float((ours.attribution - theirs).norm() / theirs.norm()) < 1e-4
     # Completeness is measured against the black image for this path.
@@ -157,6 +174,7 @@ def test_same_result_for_every_batch_size(edsr, img24):
         assert r.cumulative.allclose(runs[0].cumulative, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the crop's edge self-check stays quiet
 @pytest.mark.parametrize(
     ("name", "size", "window"),
     [
@@ -183,6 +201,7 @@ def test_crop_equals_uncropped(name, size, window):
     assert torch.equal(full.map[outside], torch.zeros(int(outside.sum())))
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_crop_respects_padding_wrapper():
     torch.manual_seed(0)
     net = build("edsr", 4, n_feats=8, n_blocks=1)
@@ -221,6 +240,8 @@ def test_fast_mode_resolves_by_hardware(edsr):
 
 
 def test_model_state_restored_and_no_weight_gradients(edsr, img24):
+    for p in edsr.parameters():
+        p.grad = None
     edsr.train()
     edsr.head[0].weight.requires_grad_(False)
     flags = [p.requires_grad for p in edsr.parameters()]
@@ -235,8 +256,9 @@ def test_model_state_restored_and_no_weight_gradients(edsr, img24):
 def test_flat_image_gives_finite_zero_map(edsr):
     flat = torch.full((1, 3, 16, 16), 0.5)
     r = lam(edsr, flat, (20, 20, 16), steps=5, device=CPU)
-    assert bool(torch.isfinite(r.attribution).all())
-    assert r.d_input == r.d_baseline and math.isfinite(r.completeness_error)
+    # Blurring a flat image changes nothing (up to the float32 kernel's rounding).
+    assert bool(torch.isfinite(r.attribution).all()) and abs(r.total) < 1e-5
+    assert abs(r.d_input - r.d_baseline) < 1e-4 and math.isfinite(r.completeness_error)
 
 
 # ------------------------------------------------------------- results and figures
@@ -336,3 +358,12 @@ def test_scale_inferred_for_plain_modules(edsr, img24):
         warnings.simplefilter("error")
         r = lam(Plain(), img24, (40, 44, 16), steps=3, device=CPU)
     assert r.scale == 4 and r.crop_box is None  # no receptive field declared: no crop
+
+
+def test_too_small_receptive_field_is_detected():
+    torch.manual_seed(0)
+    net = build("edsr", 4, n_feats=8, n_blocks=3)
+    model = SRModel(net, receptive_field=5, device=CPU)  # the truth is 21
+    with pytest.warns(RuntimeWarning, match="reaches the edge of the receptive-field crop"):
+        r = lam(model, _photo(40), (70, 70, 16), steps=2, device=CPU)
+    assert r.crop_box is not None

@@ -37,14 +37,26 @@ def test_candidates_cover_the_grid_and_skip_small_images():
         hard_cases.candidate_subimages(_images(), size=30, scale=4)
 
 
-def test_selection_prefers_low_mean_and_high_variance():
+def test_hardness_order_combines_low_mean_and_high_variance():
+    table = torch.tensor(
+        [
+            [30.0, 20.0, 20.0, 31.0],  # model a
+            [30.0, 20.0, 26.0, 25.0],  # model b
+        ]
+    )
+    # candidate 2: low mean and high variance -> hardest; 0: high mean, zero variance -> easiest
+    assert hard_cases.hardness_order(table) == [2, 1, 3, 0]
+    with pytest.raises(ValueError, match="models >= 2"):
+        hard_cases.hardness_order(table[:1])
+
+
+def test_selection_records_every_psnr_and_returns_n():
     cands = hard_cases.candidate_subimages(_images(), size=32, stride=32, scale=4)
     models = {"a": Upsampler(0.0), "b": Upsampler(0.02)}
-    hard = hard_cases.select_hard_cases(cands, models, n=4, progress=False)
-    # The noisy right half is hard for nearest upsampling: every pick comes from it.
-    assert all(c.yx[1] >= 64 for c in hard)
-    assert all(set(c.psnr) == {"a", "b"} for c in cands)
-    assert max(c.mean_psnr for c in hard) < min(c.mean_psnr for c in cands if c.yx[1] < 64)
+    hard = hard_cases.select_hard_cases(cands, models, n=3, progress=False)
+    assert len(hard) == 3 and all(set(c.psnr) == {"a", "b"} for c in cands)
+    table = torch.tensor([[c.psnr[m] for c in cands] for m in models])
+    assert [c.name for c in hard] == [cands[k].name for k in hard_cases.hardness_order(table)[:3]]
     with pytest.raises(ValueError, match="at least 2"):
         hard_cases.select_hard_cases(cands, {"a": Upsampler(0)}, n=1)
     with pytest.raises(ValueError, match="n must be"):
