@@ -267,3 +267,20 @@ def test_runner_end_to_end_then_failure(tiny_book: Path, tmp_path: Path, sr_kern
     again = _cli(*common, "--html-only")
     assert again.returncode == 2 and "no chapter has been executed" in again.stderr
     assert not html.exists()
+
+
+def test_cli_list_shows_chapters_and_parameters(
+    tiny_book: Path, no_kernel: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert runner.run(["--book", str(tiny_book), "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "intro  (markdown page)" in out
+    assert "tiny_chapter  A tiny chapter" in out and "frequency = 2.0" in out
+
+
+def test_cli_html_only_takes_no_parameters(
+    tiny_book: Path, tmp_path: Path, no_kernel: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--book", str(tiny_book), "--build-dir", str(tmp_path / "b"), "--html-only"]
+    assert runner.run([*args, "-p", "frequency", "3"]) == 2
+    assert "--html-only executes nothing" in capsys.readouterr().err
