@@ -177,6 +177,7 @@ class _Evil:
         return (os.system, (f"touch {self.marker}",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 @pytest.mark.parametrize("fmt", ["zip", "legacy", "raw_pickle"])
 def test_pickle_carrying_code_is_refused(tmp_path: Path, fmt: str) -> None:
     marker = tmp_path / "pwned"
