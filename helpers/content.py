@@ -24,9 +24,9 @@ stripes/grids". Two measures, each answering a different half of the phrase:
   quarter of the patch; on i.i.d. noise the score is ~0.03 for a 256 px patch and ~0.08
   for a 64 px one (its floor).
 
-Images are float tensors in [0, 1]: (H, W) grey, (3, H, W) or (N, 3, H, W) RGB (converted
-to grey with the BT.601 luma weights), or (N, 1, H, W). All work is vectorised torch in
-float64 on the input's device; results are (N,) tensors on the CPU.
+Images are float tensors in [0, 1]: (H, W) or (1, H, W) grey, (3, H, W) RGB, or a batch
+(N, C, H, W) with C = 1 or 3 (RGB is converted to grey with the BT.601 luma weights). All
+work is vectorised torch in float64 on the input's device; scores are (N,) CPU tensors.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ LUMA = (0.299, 0.587, 0.114)
 def to_grey(image: torch.Tensor) -> torch.Tensor:
     """Grey image(s) (N, H, W) float64 from (H, W), (C, H, W) or (N, C, H, W), C in {1, 3}.
 
-    A 3-D input is one image (C, H, W) when C is 1 or 3, else a batch of grey (N, H, W)
-    images; intensities are kept as given ([0, 1] expected).
+    A 3-D input is always one image (a batch of grey images is (N, 1, H, W)); RGB becomes
+    BT.601 luma; intensities are kept as given ([0, 1] expected).
     """
     if not isinstance(image, torch.Tensor):
         raise TypeError(f"image must be a torch.Tensor, got {type(image).__name__}")
@@ -52,7 +52,7 @@ def to_grey(image: torch.Tensor) -> torch.Tensor:
     if x.ndim == 2:
         return x[None]
     if x.ndim == 3:
-        x = x[None] if x.shape[0] in (1, 3) else x[:, None]
+        x = x[None]
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         raise ValueError(
             f"expected (H, W), (C, H, W) or (N, C, H, W) with C in {{1, 3}}, got "

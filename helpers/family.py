@@ -206,7 +206,8 @@ def train_family(
         device: where to train (default CUDA when available, else CPU).
         on_failure: a member whose training fails (a NaN/inf loss raises
             ``FloatingPointError``; a RuntimeError, e.g. out of memory) either stops
-            everything (``"raise"``, the error names the member) or is left out with a
+            everything (``"raise"``: the same exception type, naming the member) or is
+            left out with a
             ``RuntimeWarning`` and recorded in :attr:`FamilyRun.skipped` (``"skip"``).
         progress: tqdm bars per member.
         train_fn: the training function (:func:`helpers.train.train`; replaceable in tests).
@@ -235,7 +236,8 @@ def train_family(
             res = train_fn(cfg, device=device, progress=progress, desc=f"{m.name} x{scale}")
         except (FloatingPointError, RuntimeError) as err:
             if on_failure == "raise":
-                raise RuntimeError(f"family member {m.name} failed to train: {err}") from err
+                # Same type (callers may catch FloatingPointError), with the member's name.
+                raise type(err)(f"family member {m.name} failed to train: {err}") from err
             run.skipped[m.name] = f"{type(err).__name__}: {err}"
             warnings.warn(
                 f"family member {m.name} failed to train and is left out: {err}",
@@ -306,6 +308,40 @@ def lam_hard_cases(
 # --------------------------------------------------------------------- receptive field
 
 
+def _global_probe(
+    model: nn.Module, scale: int, size: int, device: str | torch.device | None
+) -> int | None:
+    """Support of the gradient of the central LR pixel's ``scale x scale`` SR block on one
+    random (1, 3, size, size) input: ``None`` when it reaches the input's border (global),
+    else its width (LR px). One forward and backward at batch 1, where
+    :func:`helpers.models.empirical_receptive_field` runs ``scale**2`` copies at once
+    (too much memory for big attention models on a CPU)."""
+    from .runtime import resolve_device
+
+    dev = resolve_device(device)
+    multiple = int(getattr(model, "pad_multiple", 1) or 1)
+    size = -(-size // multiple) * multiple
+    was_training = model.training
+    model.eval()
+    try:
+        gen = torch.Generator().manual_seed(0)
+        x = torch.rand(1, 3, size, size, generator=gen).to(dev).requires_grad_(True)
+        out = model(x)
+        c = scale * (size // 2)
+        (grad,) = torch.autograd.grad(out[..., c : c + scale, c : c + scale].sum(), x)
+    finally:
+        model.train(was_training)
+    support = grad.detach().abs().sum(dim=(0, 1)) > 0
+    ys = torch.nonzero(support.any(dim=1)).flatten()
+    xs = torch.nonzero(support.any(dim=0)).flatten()
+    if ys.numel() == 0:
+        raise ValueError("the central output pixels do not depend on the input at all")
+    y0, y1, x0, x1 = (int(v) for v in (ys.min(), ys.max(), xs.min(), xs.max()))
+    if min(y0, x0) == 0 or max(y1, x1) == size - 1:
+        return None
+    return max(y1 - y0 + 1, x1 - x0 + 1)
+
+
 def receptive_field_check(
     model: nn.Module, scale: int, device: str | torch.device | None = None
 ) -> dict[str, Any]:
@@ -313,10 +349,11 @@ def receptive_field_check(
 
     ``analytic``: ``model.receptive_field`` (LR px, full width; ``None`` = global), which
     the registry computes from kernel sizes, dilations and up-sampling. ``empirical``:
-    :func:`helpers.models.empirical_receptive_field` on a random input wide enough that a
-    finite field cannot reach its border (``analytic + 8`` px), or, for a global model,
-    on a 32 px input, where any gradient that reaches the border means "global" (a model
-    claimed global that shows a finite support is reported, not hidden).
+    for a finite field, :func:`helpers.models.empirical_receptive_field` (widest support
+    over the sub-pixel phases) on a random input wide enough that the field cannot reach
+    its border (``analytic + 8`` px); for a global model, whether the gradient of the
+    central output pixels reaches the border of a 32 px input (``None`` = it does: global;
+    a model claimed global that shows a finite support is reported, not hidden).
 
     Returns:
         ``{"analytic", "empirical", "agree", "label"}``; ``label`` is ``"global"`` or
@@ -326,12 +363,12 @@ def receptive_field_check(
 
     analytic = getattr(model, "receptive_field", None)
     if analytic is None:
-        size = 32
+        empirical = _global_probe(model, scale, 32, device)
     else:
         size = int(analytic) + 8
-    empirical = empirical_receptive_field(
-        model, scale, lr_size=size, max_lr_size=size, device=device
-    )
+        empirical = empirical_receptive_field(
+            model, scale, lr_size=size, max_lr_size=size, device=device
+        )
     return {
         "analytic": analytic,
         "empirical": empirical,
@@ -419,9 +456,7 @@ def fit_log_di(di: Mapping[str, float], psnr: Mapping[str, float]) -> LogDIFit:
         )
     names = tuple(di)
     if len(names) < 3:
-        raise ValueError(
-            f"a regression needs at least 3 networks, got {len(names)}: {list(names)}"
-        )
+        raise ValueError(f"a regression needs at least 3 networks, got {len(names)}: {list(names)}")
     bad = [n for n in names if not (math.isfinite(di[n]) and math.isfinite(psnr[n]))]
     if bad:
         raise ValueError(f"non-finite DI or PSNR for {bad}; leave them out explicitly")

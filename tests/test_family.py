@@ -1,0 +1,236 @@
+"""Tests of the DI-vs-PSNR family and analysis (helpers.family): the family per preset, the
+zoo recipe, failure handling, the regression against independent computations, the
+receptive-field check and the hard cases shared with the LAM chapter."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from helpers import family as fam
+from helpers import hard_cases, zoo
+from helpers.models import build
+from helpers.train import TrainResult, config_key
+
+
+def test_names_round_trip_and_bad_names_are_rejected():
+    for preset in zoo.PRESETS:
+        for m in fam.family(preset):
+            assert fam.parse_member(m.name) == m
+    assert fam.parse_member("fsrcnn_d32_m4_s16").size == {"d": 32, "s": 16, "m": 4}
+    assert fam.parse_member("edsr_f16_b4").size == {"n_feats": 16, "n_blocks": 4}
+    for bad in ("edsr_16_4", "rcan_f16_b4", "fsrcnn_d32", ""):
+        with pytest.raises(ValueError, match="not a family member"):
+            fam.parse_member(bad)
+    with pytest.raises(ValueError, match="positive int"):
+        fam.FamilyMember("edsr", 0, 4)
+    with pytest.raises(ValueError, match="fsrcnn' or 'edsr"):
+        fam.FamilyMember("rcan", 16, 4)
+
+
+def test_family_sizes_per_preset():
+    emb = fam.family("embedded")
+    assert len(emb) >= 10 and len({m.name for m in emb}) == len(emb)
+    assert {m.arch for m in emb} == {"fsrcnn", "edsr"}
+    full = fam.family("full")
+    assert sum(m.arch == "fsrcnn" for m in full) == 15 and sum(m.arch == "edsr" for m in full) == 15
+    # the paper's ranges: FSRCNN width [16, 128], depth [2, 16]; EDSR width [32, 256], [10, 24]
+    f = [m for m in full if m.arch == "fsrcnn"]
+    e = [m for m in full if m.arch == "edsr"]
+    assert (min(m.width for m in f), max(m.width for m in f)) == (16, 128)
+    assert (min(m.depth for m in f), max(m.depth for m in f)) == (2, 16)
+    assert (min(m.width for m in e), max(m.width for m in e)) == (32, 256)
+    assert (min(m.depth for m in e), max(m.depth for m in e)) == (10, 24)
+    with pytest.raises(ValueError, match="unknown preset"):
+        fam.family("huge")
+
+
+@pytest.mark.parametrize("preset", zoo.PRESETS)
+def test_members_train_with_the_zoo_recipe(preset):
+    budget = zoo.BUDGETS[preset]
+    for m in fam.family(preset):
+        cfg = fam.member_config(m, 4, preset, seed=3)
+        assert (cfg.steps, cfg.batch, cfg.data) == (
+            budget["steps"],
+            budget["batch"],
+            budget["data"],
+        )
+        assert cfg.patch == budget["lr_patch"] * 4 and cfg.seed == 3
+        assert cfg.model == m.arch and cfg.model_kwargs == m.size
+        build(cfg.model, 4, **cfg.model_kwargs)  # every size is a valid architecture
+
+
+def test_zoo_twins_share_the_zoo_checkpoint():
+    twins = {m.name: fam.zoo_twin(m) for m in fam.family("embedded")}
+    assert twins["fsrcnn_d32_m4"] == "fsrcnn" and twins["edsr_f16_b4"] == "edsr_s"
+    assert twins["edsr_f48_b4"] is None
+    for name, twin in twins.items():
+        if twin is not None:
+            for preset in ("smoke", "embedded"):
+                ours = fam.member_config(fam.parse_member(name), 4, preset)
+                theirs = zoo.zoo_config(twin, 4, preset)
+                assert ours == theirs and config_key(ours) == config_key(theirs)
+
+
+def _fake_train(fail: dict[str, Exception]):
+    """A stand-in for helpers.train.train: fails for the named members, else 'trains'."""
+
+    def train_fn(cfg, device=None, progress=True, desc=""):
+        name = desc.split(" ")[0]
+        if name in fail:
+            raise fail[name]
+        model = build(cfg.model, cfg.scale, **cfg.model_kwargs).eval()
+        return TrainResult(model, cfg, "k", None, 1.5, [0.1, 0.05], False)
+
+    return train_fn
+
+
+def test_failed_member_is_skipped_visibly_or_raises():
+    members = fam.family("smoke")
+    bad = members[1].name
+    err = FloatingPointError("fsrcnn x4: loss became nan at step 3")
+    with pytest.warns(RuntimeWarning, match=f"{bad} failed to train"):
+        run = fam.train_family(
+            members, 4, "smoke", on_failure="skip", progress=False, train_fn=_fake_train({bad: err})
+        )
+    assert bad not in run.models and "nan at step 3" in run.skipped[bad]
+    assert set(run.models) == {m.name for m in members} - {bad}
+    rows = {r["name"]: r for r in run.table()}
+    assert rows[bad]["status"].startswith("skipped: FloatingPointError")
+    assert rows[members[0].name]["status"] == "ok" and rows[members[0].name]["train_seconds"] == 1.5
+    with pytest.raises(FloatingPointError, match=f"family member {bad} failed.*nan at step 3"):
+        fam.train_family(members, 4, "smoke", progress=False, train_fn=_fake_train({bad: err}))
+
+
+def test_empty_duplicate_and_all_failed_families_are_errors():
+    with pytest.raises(ValueError, match="empty"):
+        fam.train_family([], 4, "smoke")
+    m = fam.FamilyMember("edsr", 8, 1)
+    with pytest.raises(ValueError, match="more than once"):
+        fam.train_family([m, m], 4, "smoke")
+    with pytest.raises(ValueError, match="on_failure"):
+        fam.train_family([m], 4, "smoke", on_failure="ignore")
+    fail = {m.name: RuntimeError("out of memory")}
+    with pytest.raises(ValueError, match="every family member failed"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fam.train_family([m], 4, "smoke", on_failure="skip", train_fn=_fake_train(fail))
+
+
+def _data(n=12, seed=0):
+    rng = np.random.default_rng(seed)
+    di = {f"net{i}": float(d) for i, d in enumerate(10 ** rng.uniform(-0.3, 1.3, n))}
+    psnr = {k: 20 + 1.2 * math.log10(v) + rng.normal(0, 0.2) for k, v in di.items()}
+    return di, psnr
+
+
+def test_fit_matches_scipy_and_numpy():
+    di, psnr = _data()
+    fit = fam.fit_log_di(di, psnr)
+    x = np.log10(list(di.values()))
+    y = np.array([psnr[k] for k in di])
+    lr = stats.linregress(x, y)
+    assert fit.slope == pytest.approx(lr.slope) and fit.intercept == pytest.approx(lr.intercept)
+    assert fit.pearson_r == pytest.approx(lr.rvalue) and fit.pearson_p == pytest.approx(lr.pvalue)
+    sr = stats.spearmanr(x, y)
+    assert (fit.spearman_rho, fit.spearman_p) == pytest.approx((sr.statistic, sr.pvalue))
+    assert fit.n == 12 and fit.summary()["pearson"]["r"] == fit.pearson_r
+    # the log base does not change the correlations
+    nat = stats.pearsonr(np.log(list(di.values())), y).statistic
+    assert fit.pearson_r == pytest.approx(nat)
+
+
+def test_confidence_band_equals_the_ols_covariance_formula():
+    di, psnr = _data(n=9, seed=1)
+    fit = fam.fit_log_di(di, psnr)
+    x0 = np.linspace(-0.5, 1.5, 7)
+    lo, hi = fit.band(x0, level=0.9)
+    X = np.column_stack([np.ones(fit.n), fit.log_di])
+    beta, res, *_ = np.linalg.lstsq(X, fit.psnr, rcond=None)
+    s2 = res[0] / (fit.n - 2)
+    X0 = np.column_stack([np.ones_like(x0), x0])
+    se = np.sqrt(s2 * np.einsum("ij,jk,ik->i", X0, np.linalg.inv(X.T @ X), X0))
+    t = stats.t.ppf(0.95, fit.n - 2)
+    np.testing.assert_allclose(lo, X0 @ beta - t * se, rtol=1e-10)
+    np.testing.assert_allclose(hi, X0 @ beta + t * se, rtol=1e-10)
+
+
+def test_fit_rejects_bad_input():
+    di, psnr = _data(n=5)
+    two = dict(list(di.items())[:2])
+    with pytest.raises(ValueError, match="at least 3 networks, got 2"):
+        fam.fit_log_di(two, {k: psnr[k] for k in two})
+    with pytest.raises(ValueError, match="only in di"):
+        fam.fit_log_di(di, dict(list(psnr.items())[:4]))
+    with pytest.raises(ValueError, match=r"DI <= 0 for \['net0'\]"):
+        fam.fit_log_di({**di, "net0": 0.0}, psnr)
+    with pytest.raises(ValueError, match="non-finite"):
+        fam.fit_log_di(di, {**psnr, "net1": math.nan})
+    with pytest.raises(ValueError, match="all DI"):
+        fam.fit_log_di(dict.fromkeys(di, 2.0), psnr)
+
+
+def test_sweeps_and_trends():
+    emb = fam.sweeps(fam.family("embedded"))
+    assert set(emb) == {
+        ("fsrcnn", "width"),
+        ("fsrcnn", "depth"),
+        ("edsr", "width"),
+        ("edsr", "depth"),
+    }
+    assert [m.depth for m in emb[("edsr", "depth")][0]] == [2, 4, 8, 16]
+    assert {m.width for m in emb[("edsr", "depth")][0]} == {16}
+    full = fam.sweeps(fam.family("full"))
+    assert len(full[("fsrcnn", "width")]) == 3 and len(full[("edsr", "depth")]) == 5
+    assert fam.trend([1, 2, 3], [0.1, 0.5, 0.7]) == 1.0
+    assert fam.trend([1, 2, 3], [3, 2, 1]) == -1.0
+    assert math.isnan(fam.trend([1, 2], [1, 2])) and math.isnan(fam.trend([1, 2, 3], [1, 1, 1]))
+
+
+def test_receptive_field_check_agrees_and_catches_a_wrong_claim():
+    torch.manual_seed(0)
+    edsr = build("edsr", 4, n_feats=8, n_blocks=1)
+    r = fam.receptive_field_check(edsr, 4, device="cpu")
+    assert r["agree"] and r["empirical"] == edsr.receptive_field and r["label"] == "13x13"
+    rcan = build("rcan", 4, n_groups=1, n_blocks=1, n_feats=8, reduction=4)
+    g = fam.receptive_field_check(rcan, 4, device="cpu")
+    assert g == {"analytic": None, "empirical": None, "agree": True, "label": "global"}
+    liar = build("fsrcnn", 4, d=8, s=4, m=1)
+    liar.receptive_field = 5  # claims less than its 9x9 transposed conv reaches
+    bad = fam.receptive_field_check(liar, 4, device="cpu")
+    assert not bad["agree"] and bad["empirical"] > 5
+    local = build("edsr", 4, n_feats=8, n_blocks=1)
+    local.receptive_field = None  # claims global, but its 13x13 field fits in 32 px
+    wrong = fam.receptive_field_check(local, 4, device="cpu")
+    assert not wrong["agree"] and wrong["label"] == "global" and 13 <= wrong["empirical"] < 32
+
+
+def test_smoke_hard_cases_follow_the_lam_rule():
+    pytest.importorskip("helpers.data")
+    from helpers import data
+
+    torch.manual_seed(0)
+    nets = {"bicubic": build("bicubic", 4), "fsrcnn": build("fsrcnn", 4, d=8, s=4, m=1).eval()}
+    cases = fam.lam_hard_cases("smoke", nets, 4, device="cpu", progress=False)
+    assert len(cases) == fam.N_HARD["smoke"] == 1
+    assert cases[0].hr.shape == (1, 3, 128, 128) and cases[0].lr.shape == (1, 3, 32, 32)
+    # the same as the LAM chapter's inline selection
+    first = data.load_images("embedded_test")[:1]
+    cands = hard_cases.candidate_subimages(first, 128, 128, 4)
+    ref = hard_cases.select_hard_cases(cands, nets, 1, 4, "cpu", progress=False)
+    assert [c.name for c in cases] == [c.name for c in ref]
+    with pytest.raises(ValueError, match="n must be a positive int"):
+        fam.lam_hard_cases("smoke", nets, 4, n=0)
+
+
+def test_benchmark_hard_cases_are_the_published_crops():
+    from helpers import data
+
+    cases = fam.lam_hard_cases("benchmark", {}, 4, n=2)  # no networks needed
+    ref = data.load_sr_set("lam_hard", 4)[:2]
+    assert [c.name for c in cases] == [p.name for p in ref]
+    assert all(torch.equal(c.lr, p.lr) for c, p in zip(cases, ref, strict=True))
