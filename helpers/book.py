@@ -571,6 +571,9 @@ class Book:
                 source=exc.source or "",
                 output=kept,
             ) from exc
+        except KeyboardInterrupt:
+            self._keep_failed(output, failed_dir)
+            raise
         except Exception as exc:  # dead kernel, cell timeout, unreadable notebook, ...
             kept = self._keep_failed(output, failed_dir)
             raise ChapterFailed(
@@ -978,6 +981,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         index = book.build_html(strict=args.strict, quiet=False)
         print(f"HTML: {index}")
         return 0
+    except KeyboardInterrupt:
+        removed = book.remove_html()
+        print("interrupted" + (f"; removed the stale HTML at {book.html_dir}" if removed else ""))
+        return 130
     except BookError as exc:
         removed = False
         if exc.exit_code == 1:

@@ -68,7 +68,7 @@ def test_members_train_with_the_zoo_recipe(preset):
 def test_zoo_twins_share_the_zoo_checkpoint():
     twins = {m.name: fam.zoo_twin(m) for m in fam.family("embedded")}
     assert twins["fsrcnn_d32_m4"] == "fsrcnn" and twins["edsr_f16_b4"] == "edsr_s"
-    assert twins["edsr_f48_b4"] is None
+    assert twins["edsr_f32_b4"] is None
     for name, twin in twins.items():
         if twin is not None:
             for preset in ("smoke", "embedded"):
