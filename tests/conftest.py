@@ -108,3 +108,16 @@ class SmokeBook:
 def smoke_book(tmp_path_factory: pytest.TempPathFactory, sr_kernel: str) -> SmokeBook:
     """One smoke-preset execution of the real book, shared by the notebook and build tests."""
     return SmokeBook(tmp_path_factory.mktemp("smoke-book"), sr_kernel)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Run a test module with one torch thread (restored after): small tensors run fastest
+    single-threaded, and on a shared 2-core machine more threads only spin against other jobs.
+    Use with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

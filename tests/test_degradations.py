@@ -24,15 +24,7 @@ from helpers.degradations import (
 )
 from helpers.resize import bicubic_down_uint8, imresize
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors run fastest single-threaded; on a shared 2-core machine more threads
-    only spin against other jobs. Restored after this module."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _photo(size: int = 96) -> torch.Tensor:

@@ -16,15 +16,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from helpers.degradations import gaussian_blur, gaussian_noise, jpeg
 from helpers.metrics import diffusion_index, gini, gradient_entropy, psnr, rgb_to_y, ssim
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors run fastest single-threaded; on a shared 2-core machine more threads
-    only spin against other jobs. Restored after this module."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

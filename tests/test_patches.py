@@ -8,15 +8,7 @@ import torch
 from helpers.patches import crop_at, grid_patches, random_patches
 from helpers.resize import bicubic_down_uint8
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors run fastest single-threaded; on a shared 2-core machine more threads
-    only spin against other jobs. Restored after this module."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _img(h=40, w=52, c=3):

@@ -14,15 +14,7 @@ import torch
 from helpers.io import load_image
 from helpers.resize import bicubic_down_uint8, imresize, match_report, modcrop
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors run fastest single-threaded; on a shared 2-core machine more threads
-    only spin against other jobs. Restored after this module."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 PAN_DATASETS = "mirror/zhaohengyuan1/PAN/4d045d18592c5771cd3990da88f292812774e538/datasets"
