@@ -55,9 +55,7 @@ def evaluate_sr(
         sr = super_resolve(model, p.lr, device)
         t += time.perf_counter() - t0
         if sr.shape != p.hr.shape:
-            raise ValueError(
-                f"{p.name}: SR shape {tuple(sr.shape)} != HR {tuple(p.hr.shape)}"
-            )
+            raise ValueError(f"{p.name}: SR shape {tuple(sr.shape)} != HR {tuple(p.hr.shape)}")
         per_image[p.name] = {
             "psnr_y": float(psnr(sr, p.hr, shave=p.scale, y_channel=True)[0]),
             "ssim_y": float(ssim(sr, p.hr, shave=p.scale, y_channel=True)[0]),

@@ -36,9 +36,7 @@ def image_grid(
         raise ValueError("image_grid needs at least one image")
     ncols = ncols or n
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False
-    )
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for i, im in enumerate(images):

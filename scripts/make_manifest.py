@@ -25,8 +25,7 @@ LAM_X = RAW + "X-Lowlevel-Vision/LAM_Demo/6e75cc026ee8570f3966a6f017e91525564008
 LAM_C = RAW + "chxy95/LAM_Demo/73c08fee6e36cc09f1098aa99daed6b38ce3ebb8/"
 DTD_IMG = RAW + "pan8915/DeepTexture/522f46f683af11e93673bff29f81df14f49edfb2/images/"
 DTD_SPLIT = (
-    RAW
-    + "DongHappyyy/DBTrans/5521528a5a96f8f8705186704c09aee3ba7c048b/datasets/DTD/splits/"
+    RAW + "DongHappyyy/DBTrans/5521528a5a96f8f8705186704c09aee3ba7c048b/datasets/DTD/splits/"
 )
 
 # The fixed embedded split: test images are never used for training.
@@ -132,9 +131,7 @@ def main(mirror: Path) -> None:
     def add(key: str, url: str) -> None:
         r = rows[url]
         local = mirror / r["local"]
-        assert sha256(local) == r["sha256"], (
-            f"mirror bytes differ from MIRROR.tsv: {url}"
-        )
+        assert sha256(local) == r["sha256"], f"mirror bytes differ from MIRROR.tsv: {url}"
         files[key] = {"url": url, "sha256": r["sha256"], "size": int(r["bytes"])}
 
     for url in rows:
