@@ -6,11 +6,14 @@ For each configuration (EDSR size x LR size) this times, in one run on this mach
   step per forward/backward, weights requiring grad, every output kept);
 - ``exact_nocrop``: ``lam(mode="exact", crop="none")`` (frozen, channels-last, batched);
 - ``exact``: ``lam(mode="exact")`` (plus the receptive-field crop);
-- ``fast``: ``lam(mode="fast")`` (bf16 body where the device has native bf16; on a CPU
-  without it, this resolves to exact — the JSON records the resolved mode);
-- ``bf16``: ``lam(mode="bf16")``, bf16 forced (emulated on such CPUs: slow, but it
-  measures the attribution error of the bf16 body), on the configurations given by
-  ``--bf16-configs``.
+- ``fast``: ``lam(mode="fast")``: skips the path nodes that carry < 0.1% of the path's
+  increments, and runs the body in bf16 where the device has native bf16 (the JSON
+  records ``precision`` and ``pruned``);
+- ``bf16``: ``lam(mode="bf16")``, bf16 body forced (emulated on AVX2-only CPUs: slow,
+  but it measures the attribution error of the bf16 body), on ``--bf16-configs``;
+- ``exact_fp64`` (opt-in): ``lam`` on a float64 copy of the model, a slow ground truth;
+  every variant's error against it is reported too (``*_vs_fp64``), which separates
+  float32 rounding of either implementation from real disagreement.
 
 Every variant runs in its own subprocess, so its peak memory (``ru_maxrss``) is its own;
 ``peak_extra_mib`` is that peak minus the process's resident size just before the call
@@ -43,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = ("reference", "exact_nocrop", "exact", "fast", "bf16")
+VARIANTS = ("reference", "exact_nocrop", "exact", "fast", "bf16", "exact_fp64")
 DEFAULT_CONFIGS = "edsr8x32:64,edsr8x32:128,edsr16x64:64,edsr16x64:128"
 #: Reference-loop seconds measured on this machine earlier (issue 4), for context.
 EARLIER_REFERENCE_S = {
@@ -112,8 +115,10 @@ def run_variant(config: str, variant: str, steps: int, batch: int | None, out: s
         res = reference_lam(model, lr, window, steps=steps)
         attribution = torch.from_numpy(np.asarray(res["attribution"]))
     else:
-        mode = {"exact_nocrop": "exact", "exact": "exact", "fast": "fast", "bf16": "bf16"}
+        mode = {"fast": "fast", "bf16": "bf16"}.get(variant, "exact")
         crop = "none" if variant == "exact_nocrop" else "auto"
+        if variant == "exact_fp64":
+            model = model.double()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             res = lam(
@@ -122,20 +127,21 @@ def run_variant(config: str, variant: str, steps: int, batch: int | None, out: s
                 window,
                 steps=steps,
                 batch=batch,
-                mode=mode[variant],
+                mode=mode,
                 crop=crop,
                 device="cpu",
             )
         attribution = res.attribution
         info = {
-            "resolved_mode": res.mode,
+            "precision": res.precision,
+            "pruned": res.pruned,
             "batch": res.batch,
             "crop_box": res.crop_box,
             "completeness_error": res.completeness_error,
         }
     seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB -> MiB on Linux
-    torch.save(attribution.float(), out + ".pt")
+    torch.save(attribution, out + ".pt")
     info.update(seconds=seconds, peak_rss_mib=peak, peak_extra_mib=peak - rss0)
     Path(out + ".json").write_text(json.dumps(info))
 
@@ -145,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="JSON file for the results table (required)")
     p.add_argument("--configs", default=DEFAULT_CONFIGS, help="comma list of edsrBxF:n")
     p.add_argument("--variants", default="reference,exact_nocrop,exact,fast,bf16")
+    p.add_argument("--save-maps", help="folder to keep every variant's attribution (.pt)")
     p.add_argument(
         "--bf16-configs",
         default="edsr8x32:64",
@@ -175,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         for config in [c for c in args.configs.split(",") if c]:
             ref_map = None
             ref_s = None
+            maps: dict[str, Any] = {}
+            first_row = len(table)
             for variant in variants:
                 if variant == "bf16" and config not in bf16_configs:
                     continue
@@ -195,8 +204,12 @@ def main(argv: list[str] | None = None) -> int:
                 subprocess.run(cmd, check=True, cwd=ROOT)
                 row = json.loads(Path(out + ".json").read_text())
                 attribution = torch.load(out + ".pt", weights_only=True)
+                if args.save_maps:
+                    Path(args.save_maps).mkdir(parents=True, exist_ok=True)
+                    torch.save(attribution, Path(args.save_maps) / Path(out + ".pt").name)
                 if variant == "reference":
                     ref_map, ref_s = attribution, row["seconds"]
+                maps[variant] = attribution
                 diff = attribution - ref_map
                 row.update(
                     config=config,
@@ -214,6 +227,16 @@ def main(argv: list[str] | None = None) -> int:
                     f"  l2_rel {row['l2_rel_err']:.2e}",
                     flush=True,
                 )
+            if "exact_fp64" in maps:
+                truth = maps["exact_fp64"].double()
+                for row in table[first_row:]:
+                    d = maps[row["variant"]].double() - truth
+                    row["max_rel_err_vs_fp64"] = float(d.abs().max() / truth.abs().max())
+                    row["l2_rel_err_vs_fp64"] = float(d.norm() / truth.norm())
+                    print(
+                        f"{config:15s} {row['variant']:13s} vs fp64: max_rel "
+                        f"{row['max_rel_err_vs_fp64']:.2e}  l2_rel {row['l2_rel_err_vs_fp64']:.2e}"
+                    )
     result = {
         "steps": args.steps,
         "sigma": 1.2,

@@ -166,8 +166,9 @@ def test_linear_path_equals_captum_integrated_gradients(edsr, rule, method):
     assert ours.d_baseline == pytest.approx(d0, rel=1e-5, abs=1e-5)
 
 
-def test_same_result_for_every_batch_size(edsr, img24):
-    runs = [lam(edsr, img24, (40, 44, 16), steps=7, batch=b, device=CPU) for b in (1, 3, 7)]
+def test_same_result_for_every_batch_size(edsr):
+    img = _photo(16)
+    runs = [lam(edsr, img, (30, 34, 16), steps=7, batch=b, device=CPU) for b in (1, 3, 7)]
     for r in runs[1:]:
         assert _rel(r.attribution, runs[0].attribution) < 1e-5
         assert r.d_path.allclose(runs[0].d_path, rtol=1e-5)
@@ -220,7 +221,7 @@ def test_bf16_body_within_one_percent(edsr):
     win = center_window(img, 4)
     exact = lam(edsr, img, win, steps=10, device=CPU)
     fast = lam(edsr, img, win, steps=10, mode="bf16", device=CPU)
-    assert fast.mode == "bf16"
+    assert fast.precision == "bf16" and fast.pruned == 0
     assert float((fast.map - exact.map).norm() / exact.map.norm()) < 0.01
     assert fast.d_input == pytest.approx(exact.d_input, rel=0.01)
     # The output layers found for EDSR: last pixel shuffle, last conv, mean shift.
@@ -229,14 +230,33 @@ def test_bf16_body_within_one_percent(edsr):
     assert "forward" not in edsr.tail[1].__dict__  # the float32 islands were removed
 
 
-def test_fast_mode_resolves_by_hardware(edsr):
-    img = _photo(16)
-    if A.native_bf16(torch.device(CPU)):
-        assert lam(edsr, img, (20, 20, 8), steps=2, mode="fast", device=CPU).mode == "bf16"
-    else:
-        with pytest.warns(RuntimeWarning, match="native bfloat16"):
-            r = lam(edsr, img, (20, 20, 8), steps=2, mode="fast", device=CPU)
-        assert r.mode == "exact"
+def test_fast_mode_prunes_idle_path_nodes_within_one_percent(edsr):
+    img24, win = _photo(16), (30, 34, 16)
+    native = A.native_bf16(torch.device(CPU))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fast = lam(edsr, img24, win, mode="fast", device=CPU)
+        line = lam(edsr, img24, win, mode="fast", path="linear", steps=8, device=CPU)
+    exact = lam(edsr, img24, win, device=CPU)
+    assert fast.precision == ("bf16" if native else "fp32")
+    assert 5 <= fast.pruned <= 20  # the nearly-delta end of the blur path
+    assert float((fast.map - exact.map).norm() / exact.map.norm()) < 0.01
+    assert len(fast.alphas) == 50 - fast.pruned + 2  # pruned nodes leave the curves
+    assert line.pruned == 0  # a straight line moves evenly: nothing to prune
+    if not native:
+        with pytest.warns(RuntimeWarning, match="no native bfloat16"):
+            lam(edsr, img24, win, steps=2, mode="fast", device=CPU)
+
+
+def test_float64_model_runs_in_float64(edsr, img24):
+    import copy
+
+    r32 = lam(edsr, img24, (40, 44, 16), steps=6, device=CPU)
+    r64 = lam(copy.deepcopy(edsr).double(), img24, (40, 44, 16), steps=6, device=CPU)
+    assert r64.attribution.dtype == torch.float64
+    assert _rel(r32.attribution.double(), r64.attribution) < 1e-3
+    with pytest.raises(ValueError, match="mode must be 'exact' for a float64 model"):
+        lam(copy.deepcopy(edsr).double(), img24, (40, 44, 16), mode="bf16", device=CPU)
 
 
 def test_model_state_restored_and_no_weight_gradients(edsr, img24):

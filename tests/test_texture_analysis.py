@@ -20,16 +20,9 @@ from helpers import texture_analysis as TA
 from helpers.data import load_sr_set
 from helpers.models import build
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 CLASSES = ("banded", "chequered", "dotted", "striped")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models gain nothing from threads; on shared cores one thread is much faster."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _fake_set(n: int = 300, seed: int = 0, models: tuple[str, ...] = ("bicubic", "net")):
