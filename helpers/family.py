@@ -538,13 +538,3 @@ REMARKS: dict[str, str] = {
     "nlsn": "Non-local attention.",
     "grl_tiny": "Global + regional + local attention (transformer).",
 }
-
-#: The network of the paper's Table 1 that each architecture stands for.
-PAPER_COUNTERPART: dict[str, str] = {
-    "fsrcnn": "FSRCNN",
-    "edsr": "EDSR",
-    "rcan": "RCAN",
-    "nlsn": "RNAN",
-    "carn_m": "CARN",
-    "imdn": "IMDN",
-}

@@ -42,16 +42,23 @@ LAM_TABLE1: dict[str, dict[str, object]] = {
     for name, rf, psnr, di, remark in _TABLE1_ROWS
 }
 
-#: Which paper network each of our models corresponds to (for side-by-side tables).
+#: The network of the paper's Table 1 that each architecture of this book stands for.
 LAM_COUNTERPART: dict[str, str] = {
     "fsrcnn": "FSRCNN",
-    "edsr_s": "EDSR",
-    "edsr_m": "EDSR",
-    "rcan_s": "RCAN",
-    "nlsn_s": "RNAN",
+    "edsr": "EDSR",
+    "rcan": "RCAN",
+    "nlsn": "RNAN",
     "carn_m": "CARN",
     "imdn": "IMDN",
 }
+
+
+def lam_counterpart(name: str) -> str:
+    """The paper's Table 1 network for an architecture or a sized member name of it
+    (``"edsr"``, ``"edsr_s"`` -> ``"EDSR"``; ``"carn_m"`` -> ``"CARN"``); ``""`` if none."""
+    key = name.lower()
+    return LAM_COUNTERPART.get(key) or LAM_COUNTERPART.get(key.rsplit("_", 1)[0], "")
+
 
 #: LAM paper, Sec. 4.4: PSNR vs log DI over 48 networks.
 LAM_REGRESSION = {"pearson_min": 0.8, "spearman_min": 0.8, "p_max": 1e-12, "n_networks": 48}

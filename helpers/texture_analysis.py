@@ -1722,19 +1722,22 @@ def plot_per_label_psnr(
     return fig
 
 
-def plot_flip_matrices(mats: Mapping[str, pd.DataFrame]) -> plt.Figure:
-    """Row-normalised HR-label -> SR-label matrices (diagonal = kept), side by side for up
-    to 12 classes, stacked for more; shares annotated for up to 12 classes."""
+def plot_flip_matrices(ps: PatchSet, panels: Mapping[str, str]) -> plt.Figure:
+    """Row-normalised HR-label -> SR-label matrices (:func:`flip_matrix`; diagonal = kept)
+    of ``ps``, one panel per ``{title: model}``; rows show the HR label's patch count.
+    Side by side for up to 12 classes (shares annotated), stacked for more."""
     import seaborn as sns
 
-    n = len(mats)
-    c = max(m.shape[1] for m in mats.values())
-    r = max(m.shape[0] for m in mats.values())
+    n, c = len(panels), len(ps.classes)
+    counts = pd.Series(ps.label_names("hr")).value_counts()
+    r = len(counts)
     wide = c > 12
     nrows, ncols = (n, 1) if wide else (1, n)
-    w, h = 0.34 * c + 3.0, 0.34 * r + 2.0
+    w, h = 0.34 * c + 3.4, 0.34 * r + 2.0
     fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols, h * nrows), squeeze=False)
-    for i, (ax, (title, m)) in enumerate(zip(axes.flat, mats.items(), strict=True)):
+    for ax, (title, model) in zip(axes.flat, panels.items(), strict=True):
+        m = flip_matrix(ps, model)
+        m.index = [f"{lab} ({counts[lab]})" for lab in m.index]
         sns.heatmap(
             m,
             ax=ax,
@@ -1742,12 +1745,12 @@ def plot_flip_matrices(mats: Mapping[str, pd.DataFrame]) -> plt.Figure:
             vmin=0,
             vmax=1,
             square=True,
-            cbar=i == n - 1,
-            cbar_kws={"label": "share of the HR label's patches", "shrink": 0.8},
+            cbar_kws={"label": "share of the row", "shrink": 0.8},
             annot=not wide,
             fmt=".2f",
             annot_kws={"size": 7},
         )
+        ax.set_ylabel("HR label (patches)")
         ax.set_title(title)
     fig.tight_layout()
     return fig

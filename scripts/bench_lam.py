@@ -15,6 +15,9 @@ For each configuration (EDSR size x LR size) this times, in one run on this mach
   every variant's error against it is reported too (``*_vs_fp64``), which separates
   float32 rounding of either implementation from real disagreement.
 
+Wall and CPU seconds are both recorded: on a shared machine the wall time of a long run
+swings with the other processes' load, while the process's own CPU time tracks its work
+(ratios of both are reported, with the 1-minute load average after each variant).
 Every variant runs in its own subprocess, so its peak memory (``ru_maxrss``) is its own;
 ``peak_extra_mib`` is that peak minus the process's resident size just before the call
 (torch, the model and the image already loaded). The map of every variant is compared
@@ -110,6 +113,7 @@ def run_variant(config: str, variant: str, steps: int, batch: int | None, out: s
         model(torch.rand(1, 3, 8, 8))
     rss0 = _rss_mib()
     info: dict[str, Any] = {}
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     if variant == "reference":
         res = reference_lam(model, lr, window, steps=steps)
@@ -140,9 +144,12 @@ def run_variant(config: str, variant: str, steps: int, batch: int | None, out: s
             "completeness_error": res.completeness_error,
         }
     seconds = time.perf_counter() - t0
+    cpu_seconds = time.process_time() - cpu0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB -> MiB on Linux
     torch.save(attribution, out + ".pt")
-    info.update(seconds=seconds, peak_rss_mib=peak, peak_extra_mib=peak - rss0)
+    info.update(
+        seconds=seconds, cpu_seconds=cpu_seconds, peak_rss_mib=peak, peak_extra_mib=peak - rss0
+    )
     Path(out + ".json").write_text(json.dumps(info))
 
 
@@ -181,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for config in [c for c in args.configs.split(",") if c]:
             ref_map = None
-            ref_s = None
+            ref_s = ref_cpu = None
             maps: dict[str, Any] = {}
             first_row = len(table)
             for variant in variants:
@@ -208,13 +215,15 @@ def main(argv: list[str] | None = None) -> int:
                     Path(args.save_maps).mkdir(parents=True, exist_ok=True)
                     torch.save(attribution, Path(args.save_maps) / Path(out + ".pt").name)
                 if variant == "reference":
-                    ref_map, ref_s = attribution, row["seconds"]
+                    ref_map, ref_s, ref_cpu = attribution, row["seconds"], row["cpu_seconds"]
                 maps[variant] = attribution
                 diff = attribution - ref_map
                 row.update(
                     config=config,
                     variant=variant,
                     speedup_vs_reference=ref_s / row["seconds"],
+                    cpu_speedup_vs_reference=ref_cpu / row["cpu_seconds"],
+                    loadavg_1min=os.getloadavg()[0],
                     max_rel_err=float(diff.abs().max() / ref_map.abs().max()),
                     l2_rel_err=float(diff.norm() / ref_map.norm()),
                     earlier_reference_s=EARLIER_REFERENCE_S.get(config),
@@ -223,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                 speedup = row["speedup_vs_reference"]
                 print(
                     f"{config:15s} {variant:13s} {row['seconds']:7.2f} s  x{speedup:5.2f}"
+                    f"  cpu {row['cpu_seconds']:7.2f} s  x{row['cpu_speedup_vs_reference']:5.2f}"
                     f"  peak +{row['peak_extra_mib']:7.1f} MiB  max_rel {row['max_rel_err']:.2e}"
                     f"  l2_rel {row['l2_rel_err']:.2e}",
                     flush=True,

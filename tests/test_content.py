@@ -15,6 +15,9 @@ from skimage.feature import structure_tensor_eigenvalues
 
 from helpers import content
 
+# Small tensors: one torch thread is fastest and does not spin against other jobs.
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def _stripes(n: int = 96, period: float = 9.0, angle: float = 0.3) -> np.ndarray:
     y, x = np.mgrid[:n, :n].astype(float)

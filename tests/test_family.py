@@ -17,6 +17,9 @@ from helpers import hard_cases, zoo
 from helpers.models import build
 from helpers.train import TrainResult, config_key
 
+# Small tensors: one torch thread is fastest and does not spin against other jobs.
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def test_names_round_trip_and_bad_names_are_rejected():
     for preset in zoo.PRESETS:
@@ -234,3 +237,15 @@ def test_benchmark_hard_cases_are_the_published_crops():
     ref = data.load_sr_set("lam_hard", 4)[:2]
     assert [c.name for c in cases] == [p.name for p in ref]
     assert all(torch.equal(c.lr, p.lr) for c, p in zip(cases, ref, strict=True))
+
+
+def test_paper_counterpart_maps_architectures_and_sized_members():
+    from helpers import published
+
+    assert published.lam_counterpart("edsr") == "EDSR"
+    assert published.lam_counterpart("edsr_s") == "EDSR"
+    assert published.lam_counterpart("NLSN_s") == "RNAN"
+    assert published.lam_counterpart("carn_m") == "CARN"
+    assert published.lam_counterpart("srresnet_s") == ""  # not in the paper's Table 1
+    # Every counterpart is a row of the paper's Table 1 (no typo can drop a row silently).
+    assert set(published.LAM_COUNTERPART.values()) <= set(published.LAM_TABLE1)

@@ -71,6 +71,31 @@ class _SRBase(nn.Module):
         self.receptive_field = None if ops is None else analytic_receptive_field(ops, self.scale)
 
 
+class _HeadBodyTail(_SRBase):
+    """EDSR's layout, shared by EDSR, RCAN and NLSN: mean shift, 3x3 head, a body with a long
+    skip (the body's last layer is a 3x3 conv), pixel-shuffle up-sampler and 3x3 tail.
+
+    Module names follow the reference implementations (``head``, ``body``, ``tail``), so
+    their state-dict keys match.
+    """
+
+    def _build(self, scale: int, n_feats: int, body: list[nn.Module]) -> list[SpatialOp]:
+        """Set ``scale``, head, ``body`` (+ a final 3x3 conv) and tail; returns the
+        up-sampler's spatial ops for the receptive field."""
+        self.scale = scale
+        self.sub_mean, self.add_mean = MeanShift(sign=-1), MeanShift(sign=+1)
+        self.head = nn.Sequential(conv3(3, n_feats))
+        self.body = nn.Sequential(*body, conv3(n_feats, n_feats))
+        up, up_ops = pixel_shuffle_upsampler(n_feats, scale)
+        self.tail = nn.Sequential(up, conv3(n_feats, 3))
+        return up_ops
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.head(self.sub_mean(x))
+        x = x + self.body(x)
+        return self.add_mean(self.tail(x))
+
+
 class FSRCNN(_SRBase):
     """FSRCNN (Dong et al., ECCV 2016) on RGB: feature extraction 5x5 (``d``), shrinking
     1x1 (``s``), ``m`` mapping 3x3 layers, expanding 1x1, and a 9x9 transposed convolution
@@ -111,7 +136,7 @@ class ResBlock(nn.Module):
         return x + self.res_scale * self.body(x)
 
 
-class EDSR(_SRBase):
+class EDSR(_HeadBodyTail):
     """EDSR (Lim et al., CVPRW 2017): mean shift, head 3x3, ``n_blocks`` residual blocks
     of width ``n_feats`` and a 3x3 conv with a long skip, pixel-shuffle up-sampler, 3x3 tail.
 
@@ -123,20 +148,9 @@ class EDSR(_SRBase):
         self, scale: int, n_feats: int = 64, n_blocks: int = 16, res_scale: float = 1.0
     ) -> None:
         super().__init__()
-        self.scale = scale
-        self.sub_mean, self.add_mean = MeanShift(sign=-1), MeanShift(sign=+1)
-        self.head = nn.Sequential(conv3(3, n_feats))
-        self.body = nn.Sequential(
-            *[ResBlock(n_feats, res_scale) for _ in range(n_blocks)], conv3(n_feats, n_feats)
-        )
-        up, up_ops = pixel_shuffle_upsampler(n_feats, scale)
-        self.tail = nn.Sequential(up, conv3(n_feats, 3))
+        body = [ResBlock(n_feats, res_scale) for _ in range(n_blocks)]
+        up_ops = self._build(scale, n_feats, body)
         self._set_rf([ConvOp(3), *[ConvOp(3)] * (2 * n_blocks + 1), *up_ops, ConvOp(3)])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.head(self.sub_mean(x))
-        x = x + self.body(x)
-        return self.add_mean(self.tail(x))
 
 
 class ChannelAttention(nn.Module):
@@ -185,7 +199,7 @@ class ResidualGroup(nn.Module):
         return x + self.body(x)
 
 
-class RCAN(_SRBase):
+class RCAN(_HeadBodyTail):
     """RCAN (Zhang et al., ECCV 2018): residual-in-residual groups of channel-attention
     blocks. Input (N, 3, h, w) in [0, 1]; output (N, 3, scale*h, scale*w). Receptive field
     global (channel attention pools over the whole image)."""
@@ -203,21 +217,10 @@ class RCAN(_SRBase):
             raise ValueError(
                 f"rcan: n_feats // reduction must be >= 1, got {n_feats} // {reduction}"
             )
-        self.scale = scale
-        self.sub_mean, self.add_mean = MeanShift(sign=-1), MeanShift(sign=+1)
-        self.head = nn.Sequential(conv3(3, n_feats))
-        self.body = nn.Sequential(
-            *[ResidualGroup(n_feats, n_blocks, reduction) for _ in range(n_groups)],
-            conv3(n_feats, n_feats),
+        self._build(
+            scale, n_feats, [ResidualGroup(n_feats, n_blocks, reduction) for _ in range(n_groups)]
         )
-        up, _ = pixel_shuffle_upsampler(n_feats, scale)
-        self.tail = nn.Sequential(up, conv3(n_feats, 3))
         self._set_rf(None)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.head(self.sub_mean(x))
-        x = x + self.body(x)
-        return self.add_mean(self.tail(x))
 
 
 class SRResNet(_SRBase):
@@ -297,7 +300,7 @@ class NonLocalAttention(nn.Module):
         return x + self.proj(out)
 
 
-class NLSN(_SRBase):
+class NLSN(_HeadBodyTail):
     """NLSN-style non-local network (Mei et al., CVPR 2021): an EDSR body with a
     non-local attention block before every ``nl_every`` residual blocks.
 
@@ -317,24 +320,13 @@ class NLSN(_SRBase):
         reduction: int = 4,
     ) -> None:
         super().__init__()
-        self.scale = scale
-        self.sub_mean, self.add_mean = MeanShift(sign=-1), MeanShift(sign=+1)
-        self.head = nn.Sequential(conv3(3, n_feats))
         body: list[nn.Module] = []
         for i in range(n_blocks):
             if i % nl_every == 0:
                 body.append(NonLocalAttention(n_feats, reduction))
             body.append(ResBlock(n_feats, res_scale))
-        body.append(conv3(n_feats, n_feats))
-        self.body = nn.Sequential(*body)
-        up, _ = pixel_shuffle_upsampler(n_feats, scale)
-        self.tail = nn.Sequential(up, conv3(n_feats, 3))
+        self._build(scale, n_feats, body)
         self._set_rf(None)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.head(self.sub_mean(x))
-        x = x + self.body(x)
-        return self.add_mean(self.tail(x))
 
 
 class Bicubic(_SRBase):

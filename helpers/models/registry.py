@@ -14,7 +14,7 @@ Every weight file is read by :func:`~helpers.models.weights.safe_load_state_dict
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,14 +75,26 @@ def available_released() -> dict[str, list[int]]:
     return {name: sorted(scales) for name, scales in RELEASED.items()}
 
 
+def _check_known(
+    name: object,
+    table: Mapping[str, Any],
+    kind: str,
+    valid: object,
+    other: Mapping[str, Any],
+    other_hint: str,
+) -> None:
+    """Raise ValueError for a ``name`` not in ``table``, pointing to the other table when
+    the name is there (``build`` vs ``load_released``)."""
+    if isinstance(name, str) and name.lower() in table:
+        return
+    hint = f" ({name!r} is {other_hint})" if isinstance(name, str) and name.lower() in other else ""
+    raise ValueError(f"unknown {kind} {name!r}{hint}; valid: {valid}")
+
+
 def _spec(name: str) -> ArchSpec:
-    if not isinstance(name, str) or name.lower() not in _ARCHS:
-        hint = (
-            f" ({name!r} is a released network: use load_released)"
-            if isinstance(name, str) and name.lower() in RELEASED
-            else ""
-        )
-        raise ValueError(f"unknown architecture {name!r}{hint}; valid: {available()}")
+    _check_known(
+        name, _ARCHS, "architecture", available(), RELEASED, "a released network: use load_released"
+    )
     return _ARCHS[name.lower()]
 
 
@@ -283,13 +295,14 @@ def load_released(
             fit the network (naming the disagreeing keys); see also
             :func:`~helpers.models.weights.safe_load_state_dict`.
     """
-    if not isinstance(name, str) or name.lower() not in RELEASED:
-        hint = (
-            f" ({name!r} is a trainable architecture: use build)"
-            if isinstance(name, str) and name.lower() in _ARCHS
-            else ""
-        )
-        raise ValueError(f"unknown released network {name!r}{hint}; valid: {available_released()}")
+    _check_known(
+        name,
+        RELEASED,
+        "released network",
+        available_released(),
+        _ARCHS,
+        "a trainable architecture: use build",
+    )
     key = name.lower()
     scale = _check_scale(scale, list(RELEASED[key]), f"released {key!r}")
     weight_path = _resolve_path(key, scale, path)
