@@ -36,7 +36,7 @@ from torch import nn
 
 from .hard_cases import HardCase
 from .train import TrainConfig, TrainResult, train
-from .zoo import BUDGETS, MEMBERS, check_preset
+from .zoo import MEMBERS, check_preset, recipe_config
 
 FSRCNN_SHRINK = 12  # FSRCNN's s, fixed across the family (the paper varies d and m)
 
@@ -107,8 +107,9 @@ def _grid(arch: str, widths: Sequence[int], depths: Sequence[int]) -> list[Famil
 
 #: The family per preset. ``embedded``: two crosses (width sweep at a fixed depth, depth
 #: sweep at a fixed width) sized so that the 11 networks train in a quarter of an hour on
-#: two CPU cores with the zoo budget (500 steps; EDSR's cost grows with width squared, so
-#: its width sweep stops at 32); their centres equal the zoo's ``fsrcnn`` and ``edsr_s``.
+#: two CPU cores with the zoo budget (:data:`helpers.zoo.BUDGETS`; EDSR's cost grows with
+#: width squared, so its width sweep stops at 32); their centres equal the zoo's
+#: ``fsrcnn`` and ``edsr_s``.
 #: ``full``: the paper's 15 + 15 on grids over its ranges (FSRCNN width 16-128, depth
 #: 2-16; EDSR width 32-256, 10-24 blocks).
 FAMILIES: dict[str, list[FamilyMember]] = {
@@ -132,16 +133,7 @@ def member_config(member: FamilyMember, scale: int, preset: str, seed: int = 0) 
     Built exactly as :func:`helpers.zoo.zoo_config` builds a zoo member's, so a member of
     the same architecture and size gets the same config (and checkpoint).
     """
-    budget = dict(BUDGETS[check_preset(preset)])
-    patch = budget.pop("lr_patch") * scale
-    return TrainConfig(
-        model=member.arch,
-        scale=scale,
-        model_kwargs=dict(member.size),
-        seed=seed,
-        patch=patch,
-        **budget,
-    )
+    return recipe_config(member.arch, member.size, scale, preset, seed)
 
 
 def zoo_twin(member: FamilyMember) -> str | None:

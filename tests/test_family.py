@@ -58,8 +58,9 @@ def test_members_train_with_the_zoo_recipe(preset):
     budget = zoo.BUDGETS[preset]
     for m in fam.family(preset):
         cfg = fam.member_config(m, 4, preset, seed=3)
+        factor = zoo.STEP_FACTOR.get(preset, {}).get(m.arch, 1)
         assert (cfg.steps, cfg.batch, cfg.data) == (
-            budget["steps"],
+            budget["steps"] * factor,
             budget["batch"],
             budget["data"],
         )
@@ -249,3 +250,12 @@ def test_paper_counterpart_maps_architectures_and_sized_members():
     assert published.lam_counterpart("srresnet_s") == ""  # not in the paper's Table 1
     # Every counterpart is a row of the paper's Table 1 (no typo can drop a row silently).
     assert set(published.LAM_COUNTERPART.values()) <= set(published.LAM_TABLE1)
+
+
+def test_zoo_twins_share_the_config_and_fsrcnn_gets_its_step_factor():
+    twin = fam.FamilyMember("edsr", 16, 4)
+    assert fam.zoo_twin(twin) == "edsr_s"
+    assert fam.member_config(twin, 4, "embedded") == zoo.zoo_config("edsr_s", 4, "embedded")
+    fs = zoo.zoo_config("fsrcnn", 4, "embedded")
+    assert fs.steps == 4 * zoo.BUDGETS["embedded"]["steps"]
+    assert zoo.zoo_config("fsrcnn", 4, "smoke").steps == zoo.BUDGETS["smoke"]["steps"]

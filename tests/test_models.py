@@ -392,3 +392,20 @@ def test_load_released_fetches_through_the_manifest(
     monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
     model = load_released("carn_m", 2, device="cpu")
     assert model.scale == 2 and any(tmp_path.rglob("carn_m*"))
+
+
+def test_non_local_attention_fused_path_equals_dense_path(monkeypatch):
+    """Large inputs switch to the fused kernel (linear memory); it must compute the same
+    attention, forward and backward, as the dense path used for small inputs."""
+    from helpers.models.arch import NonLocalAttention
+
+    torch.manual_seed(0)
+    block = NonLocalAttention(8, reduction=2).eval()
+    x = torch.rand(2, 8, 12, 10, requires_grad=True)
+    dense = block(x)
+    (g_dense,) = torch.autograd.grad(dense.square().sum(), x)
+    monkeypatch.setattr(NonLocalAttention, "dense_limit_bytes", 0)
+    fused = block(x)
+    (g_fused,) = torch.autograd.grad(fused.square().sum(), x)
+    torch.testing.assert_close(fused, dense, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(g_fused, g_dense, rtol=1e-4, atol=1e-5)

@@ -273,8 +273,13 @@ class NonLocalAttention(nn.Module):
     Cost is quadratic in the number of LR pixels: at 64x64 LR the attention matrix has
     4096^2 entries (64 MB in float32), at 128x128 LR 1 GB per block (and its gradient).
     On CUDA ``scaled_dot_product_attention`` runs a fused kernel; on CPU the plain
-    matmul/softmax is used (measured 3-4x faster here than PyTorch's CPU flash kernel).
+    matmul/softmax is used (measured 3-4x faster here than PyTorch's CPU flash kernel)
+    while the score matrix stays under :attr:`dense_limit_bytes`; above it (a whole test
+    image: 256x256 LR would need 17 GB) the fused kernel, whose memory is linear in HW.
     """
+
+    #: Largest score matrix (bytes) the CPU path materialises before switching kernels.
+    dense_limit_bytes: int = 512 * 2**20
 
     def __init__(self, n_feats: int, reduction: int = 4) -> None:
         super().__init__()
@@ -288,10 +293,12 @@ class NonLocalAttention(nn.Module):
         n, _, h, w = x.shape
 
         def tokens(t: torch.Tensor) -> torch.Tensor:  # (N, C', H, W) -> (N, 1, HW, C')
-            return t.flatten(2).transpose(1, 2).unsqueeze(1)
+            return t.flatten(2).transpose(1, 2).unsqueeze(1).contiguous()
 
         q, k, v = tokens(self.query(x)), tokens(self.key(x)), tokens(self.value(x))
-        if x.is_cuda:
+        score_bytes = n * (h * w) ** 2 * x.element_size()
+        if x.is_cuda or score_bytes > self.dense_limit_bytes:
+            # Fused kernel: never holds the (HW)^2 score matrix, so whole images fit.
             out = F.scaled_dot_product_attention(q, k, v)
         else:  # the same softmax(q k^T / sqrt(d)) v, written out: faster on CPU
             scores = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5
