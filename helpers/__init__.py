@@ -4,6 +4,7 @@ Every chapter of the book imports from here; notebooks keep only narrative, para
 calls and plots. Modules, one concern each:
 
 - ``runtime``: device choice, seeding, data/cache locations.
+- ``io``: atomic file writes, image load/save and uint8 <-> tensor conversion.
 - ``data``: the data manifest, the pooch fetcher with offline mirror, image sets.
 - ``resize``: MATLAB-compatible bicubic ``imresize`` in torch.
 - ``degradations``: seeded bicubic-down, blur, noise and JPEG degradations.
@@ -12,7 +13,15 @@ calls and plots. Modules, one concern each:
 - ``models``: the model registry (trainable architectures, released weights).
 - ``train``: the one training loop, with config-keyed, resumable checkpoints.
 - ``zoo``: the small networks the book trains itself and shares across chapters.
+- ``evaluate``: super-resolve a set and score it (PSNR/SSIM on Y, as the papers).
+- ``published``: the papers' numbers, printed beside the book's.
+- ``hard_cases``: the LAM paper's rule for hard patches (low PSNR, high variance).
 - ``attribution``: local attribution maps (LAM) and integrated gradients.
+- ``family``: the DI chapter's network family, its training and receptive-field checks.
+- ``content``: image-content measures (orientation coherence, periodicity).
+- ``procedural``: procedurally generated textures with DTD's label names.
+- ``texture``: the DeepTEN texture classifier, its data and training.
+- ``texture_analysis``: patch labelling, semantic profiles and label consistency.
 - ``results``: atomic JSON results per chapter.
 - ``plots``: one visual style.
 - ``book``: the papermill runner that executes chapters and builds the book.

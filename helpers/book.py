@@ -406,21 +406,13 @@ def _sha256(path: Path) -> str:
 
 def git_commit(repo: Path = REPO_ROOT) -> str:
     """``git rev-parse HEAD`` (``+dirty`` when the work tree differs), or ``unknown``."""
+
+    def git(*args: str) -> str:
+        cmd = ["git", "-C", str(repo), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=30).stdout
+
     try:
-        head = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout.strip()
+        head, dirty = git("rev-parse", "HEAD").strip(), git("status", "--porcelain").strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")

@@ -236,22 +236,15 @@ def _classifier(classes=CLASSES, key="untrained") -> TA.TextureClassifier:
     )
 
 
+#: Small, fast labelling: 2 images cropped to 96 px, five 64 px patches each.
+LABEL_ARGS = dict(size=64, n_per_image=5, limit=2, crop=96, device="cpu", progress=False)
+
+
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory):
     cache = tmp_path_factory.mktemp("ta-cache")
     clf = _classifier()
-    ps = TA.label_dataset(
-        clf,
-        "embedded_test",
-        4,
-        size=64,
-        n_per_image=5,
-        limit=2,
-        crop=96,
-        device="cpu",
-        cache_dir=cache,
-        progress=False,
-    )
+    ps = TA.label_dataset(clf, "embedded_test", 4, cache_dir=cache, **LABEL_ARGS)
     return clf, ps, cache
 
 
@@ -272,18 +265,7 @@ def test_label_dataset_shares_coordinates_and_caches(labelled) -> None:
     assert ps.psnr["bicubic"][r] == pytest.approx(want[0])
     df = ps.frame()
     assert len(df) == 10 and {"label", "psnr_bicubic", "kept_bicubic", "entropy"} <= set(df)
-    again = TA.label_dataset(
-        clf,
-        "embedded_test",
-        4,
-        size=64,
-        n_per_image=5,
-        limit=2,
-        crop=96,
-        device="cpu",
-        cache_dir=cache,
-        progress=False,
-    )
+    again = TA.label_dataset(clf, "embedded_test", 4, cache_dir=cache, **LABEL_ARGS)
     assert again.n_labelled == {"hr": 0, "bicubic": 0}
     np.testing.assert_array_equal(again.coords, ps.coords)
     np.testing.assert_array_equal(again.probs["bicubic"], ps.probs["bicubic"])
