@@ -278,7 +278,31 @@ def test_flat_image_gives_finite_zero_map(edsr):
     r = lam(edsr, flat, (20, 20, 16), steps=5, device=CPU)
     # Blurring a flat image changes nothing (up to the float32 kernel's rounding).
     assert bool(torch.isfinite(r.attribution).all()) and abs(r.total) < 1e-5
-    assert abs(r.d_input - r.d_baseline) < 1e-4 and math.isfinite(r.completeness_error)
+    assert abs(r.d_input - r.d_baseline) < 1e-4
+    # Nothing to attribute: the relative completeness error is undefined (inf or noise),
+    # which is what the degenerate flag tells the chapters.
+    assert r.degenerate and r.summary()["degenerate"]
+
+
+def test_di_summary_leaves_out_degenerate_windows(edsr, img24):
+    flat = lam(edsr, torch.full((1, 3, 16, 16), 0.5), (20, 20, 16), steps=5, device=CPU)
+    maps = [lam(edsr, img24, w, steps=5, device=CPU) for w in [(40, 44, 16), (60, 30, 16)]]
+    assert not any(m.degenerate for m in maps)
+    # Degenerate by the definition: |D(F(I)) - D(F(I'))| <= 5% of D(F(I)).
+    for m in maps:
+        assert abs(m.d_input - m.d_baseline) > 0.05 * m.d_input
+    s = A.di_summary([*maps, flat])
+    di = np.array([m.di for m in maps])
+    assert s["n"] == 2 and s["n_degenerate"] == 1
+    assert s["mean"] == pytest.approx(di.mean()) and s["std"] == pytest.approx(di.std(ddof=1))
+    assert s["max_completeness_error"] == max(m.completeness_error for m in maps)
+    # This random-init network's detector barely moves in the window at (20, 24): 3.8%.
+    near_flat = lam(edsr, img24, (20, 24, 16), steps=5, device=CPU)
+    assert near_flat.degenerate
+    only_flat = A.di_summary([flat])
+    assert only_flat["n"] == 0 and math.isnan(only_flat["mean"])
+    with pytest.raises(ValueError, match="at least one"):
+        A.di_summary([])
 
 
 # ------------------------------------------------------------- results and figures
