@@ -937,8 +937,9 @@ def di_summary(results: Iterable[LAMResult]) -> dict[str, Any]:
 
     Returns:
         ``mean``, ``std`` (ddof 1; 0 for one map) of the DI and ``n`` over the kept maps
-        (NaN and 0 when none is kept), ``n_degenerate``, and ``max_completeness_error``
-        (fraction) over the kept maps.
+        (NaN and 0 when none is kept), ``n_degenerate``, ``max_completeness_error``
+        (fraction) over the kept maps, and ``mean_all``: the mean DI over every map,
+        degenerate ones included (for a caller that must have a value and says so).
     """
     results = list(results)
     if not results:
@@ -952,6 +953,7 @@ def di_summary(results: Iterable[LAMResult]) -> dict[str, Any]:
         "n": len(kept),
         "n_degenerate": len(results) - len(kept),
         "max_completeness_error": max((r.completeness_error for r in kept), default=nan),
+        "mean_all": float(np.mean([r.di for r in results])),
     }
 
 

@@ -299,8 +299,10 @@ def test_di_summary_leaves_out_degenerate_windows(edsr, img24):
     # This random-init network's detector barely moves in the window at (20, 24): 3.8%.
     near_flat = lam(edsr, img24, (20, 24, 16), steps=5, device=CPU)
     assert near_flat.degenerate
+    assert s["mean_all"] == pytest.approx(np.mean([*di, flat.di]))
     only_flat = A.di_summary([flat])
     assert only_flat["n"] == 0 and math.isnan(only_flat["mean"])
+    assert only_flat["mean_all"] == pytest.approx(flat.di)
     with pytest.raises(ValueError, match="at least one"):
         A.di_summary([])
 
