@@ -1459,29 +1459,28 @@ def _fetch(patches: PatchFetcher, rows: np.ndarray) -> torch.Tensor:
     return patches[torch.as_tensor(rows)] if isinstance(patches, torch.Tensor) else patches(rows)
 
 
+def _share_heatmap(
+    m: pd.DataFrame, ax: plt.Axes, cmap: str, annot: bool, cbar_kws: dict[str, Any]
+) -> None:
+    """A square heatmap of shares in [0, 1] (row-normalised matrices), two-decimal labels."""
+    import seaborn as sns
+
+    sns.heatmap(
+        m, ax=ax, cmap=cmap, vmin=0, vmax=1, square=True, cbar_kws=cbar_kws,
+        annot=annot, fmt=".2f", annot_kws={"size": 7},
+    )  # fmt: skip
+
+
 def plot_confusion(clf: TextureClassifier, ax: plt.Axes | None = None) -> plt.Figure:
     """Row-normalised confusion matrix of the classifier's test split (recall on the
     diagonal)."""
-    import seaborn as sns
 
     c = clf.confusion / np.maximum(clf.confusion.sum(1, keepdims=True), 1)
     n = len(clf.classes)
     if ax is None:
         _, ax = plt.subplots(figsize=(0.38 * n + 2.5, 0.34 * n + 1.8))
-    sns.heatmap(
-        c,
-        ax=ax,
-        cmap="Blues",
-        vmin=0,
-        vmax=1,
-        square=True,
-        cbar_kws={"shrink": 0.6},
-        xticklabels=clf.classes,
-        yticklabels=clf.classes,
-        annot=n <= 12,
-        fmt=".2f",
-        annot_kws={"size": 7},
-    )
+    c = pd.DataFrame(c, index=clf.classes, columns=clf.classes)
+    _share_heatmap(c, ax, "Blues", annot=n <= 12, cbar_kws={"shrink": 0.6})
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"{clf.preset} classifier: test accuracy {clf.test_accuracy:.1%} (n={clf.n_test})")
@@ -1726,7 +1725,6 @@ def plot_flip_matrices(ps: PatchSet, panels: Mapping[str, str]) -> plt.Figure:
     """Row-normalised HR-label -> SR-label matrices (:func:`flip_matrix`; diagonal = kept)
     of ``ps``, one panel per ``{title: model}``; rows show the HR label's patch count.
     Side by side for up to 12 classes (shares annotated), stacked for more."""
-    import seaborn as sns
 
     n, c = len(panels), len(ps.classes)
     counts = pd.Series(ps.label_names("hr")).value_counts()
@@ -1738,18 +1736,8 @@ def plot_flip_matrices(ps: PatchSet, panels: Mapping[str, str]) -> plt.Figure:
     for ax, (title, model) in zip(axes.flat, panels.items(), strict=True):
         m = flip_matrix(ps, model)
         m.index = [f"{lab} ({counts[lab]})" for lab in m.index]
-        sns.heatmap(
-            m,
-            ax=ax,
-            cmap="rocket_r",
-            vmin=0,
-            vmax=1,
-            square=True,
-            cbar_kws={"label": "share of the row", "shrink": 0.8},
-            annot=not wide,
-            fmt=".2f",
-            annot_kws={"size": 7},
-        )
+        cbar = {"label": "share of the row", "shrink": 0.8}
+        _share_heatmap(m, ax, "rocket_r", annot=not wide, cbar_kws=cbar)
         ax.set_ylabel("HR label (patches)")
         ax.set_title(title)
     fig.tight_layout()

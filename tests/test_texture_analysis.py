@@ -315,3 +315,28 @@ def test_high_vs_all_curves_and_cache(tmp_path) -> None:
     pd.testing.assert_frame_equal(again.curves, res.curves)
     with pytest.raises(ValueError, match="no high-complexity"):
         TA.train_high_vs_all(hr, np.zeros(8, bool), hr, lr, high, **kw)
+
+
+def test_plotted_matrices_are_the_row_shares() -> None:
+    """The heatmaps show the row-normalised matrices, cell for cell."""
+    from types import SimpleNamespace
+
+    import matplotlib.pyplot as plt
+
+    ps = _fake_set()
+    panels = {"net keeps": "net", "bicubic keeps": "bicubic"}
+    fig = TA.plot_flip_matrices(ps, panels)
+    titled = {ax.get_title(): ax for ax in fig.axes if ax.get_title()}
+    for title, model in panels.items():
+        ax = titled[title]
+        want = TA.flip_matrix(ps, model).to_numpy()
+        np.testing.assert_allclose(ax.collections[0].get_array().reshape(want.shape), want)
+    plt.close(fig)
+    conf = np.array([[3, 1], [0, 4]])
+    clf = SimpleNamespace(
+        confusion=conf, classes=["a", "b"], preset="x", test_accuracy=0.875, n_test=8
+    )
+    fig = TA.plot_confusion(clf)
+    got = fig.axes[0].collections[0].get_array().reshape(2, 2)
+    np.testing.assert_allclose(got, conf / conf.sum(1, keepdims=True))
+    plt.close(fig)
