@@ -141,6 +141,24 @@ return Array.from(document.images).map(
 """
 
 
+def _settle(driver, name: str, timeout: float = 20.0) -> str:
+    """Wait until the page is the one that stays (``index.html`` is a meta-refresh redirect
+    to the first chapter) and fully loaded, then for MathJax where the page has math (its
+    script loads asynchronously); returns ``_WAIT_MATHJAX``'s answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        redirecting = name == "index" and driver.current_url.endswith("/index.html")
+        if not redirecting and driver.execute_script("return document.readyState") == "complete":
+            break
+        time.sleep(0.1)
+    while True:
+        state = driver.execute_async_script(_WAIT_MATHJAX)
+        has_math = driver.execute_script("return document.querySelectorAll('.math').length")
+        if state != "absent" or not has_math or time.monotonic() > deadline:
+            return state
+        time.sleep(0.2)
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.timeout(900)
@@ -154,7 +172,7 @@ def test_pages_render_in_chromium(
     for name in ["index", *_pages()]:
         url = f"{served}/{name}.html"
         driver.get(url)
-        mathjax = driver.execute_async_script(_WAIT_MATHJAX)
+        mathjax = _settle(driver, name)
         assert mathjax in ("ok", "absent"), f"{name}: MathJax failed: {mathjax}"
         deadline = time.monotonic() + 30
         images = driver.execute_script(_IMAGES)
