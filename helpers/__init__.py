@@ -17,6 +17,7 @@ calls and plots. Modules, one concern each:
 - ``published``: the papers' numbers, printed beside the book's.
 - ``hard_cases``: the LAM paper's rule for hard patches (low PSNR, high variance).
 - ``attribution``: local attribution maps (LAM) and integrated gradients.
+- ``lam_cache``: a keyed, verified on-disk cache of LAM maps shared by chapters.
 - ``family``: the DI chapter's network family, its training and receptive-field checks.
 - ``content``: image-content measures (orientation coherence, periodicity).
 - ``procedural``: procedurally generated textures with DTD's label names.

@@ -585,6 +585,8 @@ class LAMResult:
         device: where it ran.
         precision: network body precision used, ``"fp32"`` or ``"bf16"``.
         pruned: path nodes skipped by ``mode="fast"`` (absent from the curves too).
+        cached: loaded from the map cache (:mod:`helpers.lam_cache`); ``seconds`` is
+            then the time the map took when it was computed.
     """
 
     attribution: torch.Tensor
@@ -610,6 +612,7 @@ class LAMResult:
     device: str
     precision: str = "fp32"
     pruned: int = 0
+    cached: bool = False
 
     #: :attr:`degenerate` threshold: |D(F(I)) - D(F(I'))| as a share of D(F(I)).
     DEGENERATE_SHARE: ClassVar[float] = 0.05

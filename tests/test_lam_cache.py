@@ -1,0 +1,105 @@
+"""The LAM map cache: a hit returns the computed map without running the network, and
+every input the map depends on is in the key."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from helpers import attribution
+from helpers.lam_cache import cache_path, cached_lam, lam_key, model_digest
+from helpers.models import build
+
+
+class _Counting(nn.Module):
+    """Wraps a model and counts forward calls (to prove a hit runs nothing)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.scale = model.scale
+        self.receptive_field = model.receptive_field
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.model(x)
+
+
+@pytest.fixture()
+def net() -> _Counting:
+    torch.manual_seed(0)
+    return _Counting(build("edsr", 2, n_feats=8, n_blocks=1))
+
+
+@pytest.fixture()
+def img() -> torch.Tensor:
+    from skimage import data
+
+    hr = torch.from_numpy(data.astronaut()[30:158, 150:278].copy()).permute(2, 0, 1)[None]
+    return F.interpolate(hr.float() / 255.0, size=(16, 16), mode="area")
+
+
+WINDOW = (12, 12, 8)
+
+
+def test_hit_equals_fresh_map_and_runs_no_network(net, img, tmp_path):
+    fresh = attribution.lam(net, img, WINDOW, steps=6)
+    first = cached_lam(net, img, WINDOW, cache_dir=tmp_path, steps=6)
+    assert not first.cached
+    assert torch.equal(first.map, fresh.map)
+    calls = net.calls
+    hit = cached_lam(net, img, WINDOW, cache_dir=tmp_path, steps=6, batch=3)
+    assert hit.cached and net.calls == calls  # batch is not in the key; nothing ran
+    for f in dataclasses.fields(first):
+        if f.name != "cached":
+            a, b = getattr(first, f.name), getattr(hit, f.name)
+            assert torch.equal(a, b) if isinstance(a, torch.Tensor) else a == b, f.name
+    assert hit.di == fresh.di and hit.degenerate == fresh.degenerate
+    assert len(list((tmp_path / "lam").glob("*.pt"))) == 1
+
+
+def test_every_input_is_in_the_key(net, img):
+    base = lam_key(net, img, WINDOW, steps=6)
+    assert lam_key(net, img, WINDOW, steps=6, batch=2) == base
+    assert lam_key(net, img, WINDOW) == lam_key(net, img, WINDOW, steps=attribution.DEFAULT_STEPS)
+    changed = [
+        lam_key(net, img, WINDOW, steps=7),
+        lam_key(net, img, WINDOW, steps=6, sigma=2.0),
+        lam_key(net, img, WINDOW, steps=6, rule="trapezoid"),
+        lam_key(net, img, WINDOW, steps=6, path="linear"),
+        lam_key(net, img, (10, 12, 8), steps=6),
+        lam_key(net, img.flip(-1), WINDOW, steps=6),
+    ]
+    other = copy.deepcopy(net)
+    with torch.no_grad():
+        next(other.parameters()).view(-1)[0] += 1e-6  # one weight, barely changed
+    changed.append(lam_key(other, img, WINDOW, steps=6))
+    assert model_digest(other) != model_digest(net)
+    assert len({base, *changed}) == len(changed) + 1
+
+
+def test_unknown_argument_and_bad_input_cache_nothing(net, img, tmp_path):
+    with pytest.raises(TypeError, match="stepz"):
+        cached_lam(net, img, WINDOW, cache_dir=tmp_path, stepz=6)
+    with pytest.raises(ValueError, match="sigma"):
+        cached_lam(net, img, WINDOW, cache_dir=tmp_path, sigma=-1.0)
+    assert not (tmp_path / "lam").exists() or not any((tmp_path / "lam").iterdir())
+
+
+def test_damaged_or_foreign_file_is_recomputed(net, img, tmp_path):
+    first = cached_lam(net, img, WINDOW, cache_dir=tmp_path, steps=4)
+    path = cache_path(lam_key(net, img, WINDOW, steps=4), tmp_path)
+    path.write_bytes(b"truncated")
+    with pytest.warns(UserWarning, match="unusable"):
+        again = cached_lam(net, img, WINDOW, cache_dir=tmp_path, steps=4)
+    assert not again.cached and torch.equal(again.map, first.map)
+    torch.save({"key": "someone-else", "result": {}}, path)
+    with pytest.warns(UserWarning, match="key does not match"):
+        assert not cached_lam(net, img, WINDOW, cache_dir=tmp_path, steps=4).cached
+    assert cached_lam(net, img, WINDOW, cache_dir=tmp_path, steps=4).cached  # repaired
