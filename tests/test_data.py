@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import numpy as np
 import pytest
 import requests
 import torch
+from _mirror import MIRROR, needs_mirror
 from PIL import Image
 
 from helpers import data
 from helpers.resize import bicubic_down_uint8
-
-MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-needs_mirror = pytest.mark.skipif(
-    not (MIRROR / "MIRROR.tsv").is_file(), reason=f"offline mirror not found at {MIRROR}"
-)
 
 
 @pytest.fixture

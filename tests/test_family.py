@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from _mirror import needs_mirror
 from scipy import stats
 
 from helpers import family as fam
@@ -231,6 +232,7 @@ def test_smoke_hard_cases_follow_the_lam_rule():
         fam.lam_hard_cases("smoke", nets, 4, n=0)
 
 
+@needs_mirror
 def test_benchmark_hard_cases_are_the_published_crops():
     from helpers import data
 

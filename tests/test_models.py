@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from _mirror import MIRROR, needs_mirror
 from torch import nn
 
 from helpers.models import (
@@ -25,12 +26,6 @@ from helpers.models import (
     wrap,
 )
 
-MIRROR = Path(
-    os.environ.get("HELPERS_DATA_MIRROR") or Path(__file__).resolve().parents[2] / "shared" / "data"
-)
-needs_mirror = pytest.mark.skipif(
-    not (MIRROR / "mirror").is_dir(), reason=f"offline data mirror absent at {MIRROR}"
-)
 PAN_ROOT = "zhaohengyuan1/PAN/4d045d18592c5771cd3990da88f292812774e538"
 IMDN_ROOT = "Zheng222/IMDN/8f158e6a5ac9db6e5857d9159fd4a6c4214da574"
 CARN_FILE = "nmhkahn/CARN-pytorch/40d3514f81cccd680d846cd5ab07af35f2c8e0e2/checkpoint/carn_m.pth"
