@@ -974,12 +974,13 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"HTML: {index}")
         return 0
     except KeyboardInterrupt:
-        removed = book.remove_html()
+        # --no-html builds no HTML, so the HTML there is not this run's to invalidate
+        removed = not args.no_html and book.remove_html()
         print("interrupted" + (f"; removed the stale HTML at {book.html_dir}" if removed else ""))
         return 130
     except BookError as exc:
         removed = False
-        if exc.exit_code == 1:
+        if exc.exit_code == 1 and not args.no_html:
             removed = book.remove_html()
         print(f"error: {exc}", file=sys.stderr)
         if removed:

@@ -255,7 +255,12 @@ def test_runner_end_to_end_then_failure(tiny_book: Path, tmp_path: Path, sr_kern
     assert results["preset"] == "smoke" and results["seed"] == 5
     assert "chapters (smoke)" in ok.stderr  # the progress bar over chapters
 
-    bad = _cli(*common, "--preset", "smoke", "--only", "tiny_chapter", "-p", "fail", "True")
+    failing = ["--preset", "smoke", "--only", "tiny_chapter", "-p", "fail", "True"]
+    kept = _cli(*common, "--no-html", *failing)  # builds no HTML: leaves the last one alone
+    assert kept.returncode == 1 and (html / "index.html").is_file()
+    assert "removed the stale HTML" not in kept.stderr
+
+    bad = _cli(*common, *failing)
     assert bad.returncode == 1
     assert "chapter 'tiny_chapter' failed in cell 4 of tiny_chapter.ipynb" in bad.stderr
     assert "assert not fail" in bad.stderr and "AssertionError" in bad.stderr
