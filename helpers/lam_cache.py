@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
 import warnings
 from pathlib import Path
@@ -72,8 +73,6 @@ def lam_key(model: nn.Module, image: torch.Tensor, window: Any, **kwargs: Any) -
     attribution and model code. ``batch``, ``progress`` and (in ``"exact"`` mode) the
     device change the map only by float rounding and are left out.
     """
-    import inspect
-
     params = inspect.signature(attribution.lam).parameters
     unknown = set(kwargs) - set(params)
     if unknown:
