@@ -30,7 +30,7 @@ from .io import save_torch
 from .runtime import data_dir, resolve_device
 
 #: Arguments of :func:`helpers.attribution.lam` that change the result only by float
-#: rounding (batch) or not at all (progress); they are left out of the key.
+#: rounding (batch; device in ``"exact"`` mode) or not at all (progress): not in the key.
 _NOT_IN_KEY = ("batch", "progress", "device")
 
 
@@ -142,7 +142,5 @@ def cached_lam(
         if hit is not None:
             return hit
     result = attribution.lam(model, image, window, **kwargs)
-    fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
-    fields["cached"] = False
-    save_torch(path, {"key": key, "result": fields})
+    save_torch(path, {"key": key, "result": dataclasses.asdict(result)})
     return result

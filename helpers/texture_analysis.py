@@ -1474,13 +1474,12 @@ def _share_heatmap(
 def plot_confusion(clf: TextureClassifier, ax: plt.Axes | None = None) -> plt.Figure:
     """Row-normalised confusion matrix of the classifier's test split (recall on the
     diagonal)."""
-
-    c = clf.confusion / np.maximum(clf.confusion.sum(1, keepdims=True), 1)
+    recall = clf.confusion / np.maximum(clf.confusion.sum(1, keepdims=True), 1)
     n = len(clf.classes)
     if ax is None:
         _, ax = plt.subplots(figsize=(0.38 * n + 2.5, 0.34 * n + 1.8))
-    c = pd.DataFrame(c, index=clf.classes, columns=clf.classes)
-    _share_heatmap(c, ax, "Blues", annot=n <= 12, cbar_kws={"shrink": 0.6})
+    shares = pd.DataFrame(recall, index=clf.classes, columns=clf.classes)
+    _share_heatmap(shares, ax, "Blues", annot=n <= 12, cbar_kws={"shrink": 0.6})
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"{clf.preset} classifier: test accuracy {clf.test_accuracy:.1%} (n={clf.n_test})")
@@ -1725,7 +1724,6 @@ def plot_flip_matrices(ps: PatchSet, panels: Mapping[str, str]) -> plt.Figure:
     """Row-normalised HR-label -> SR-label matrices (:func:`flip_matrix`; diagonal = kept)
     of ``ps``, one panel per ``{title: model}``; rows show the HR label's patch count.
     Side by side for up to 12 classes (shares annotated), stacked for more."""
-
     n, c = len(panels), len(ps.classes)
     counts = pd.Series(ps.label_names("hr")).value_counts()
     r = len(counts)
