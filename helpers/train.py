@@ -76,7 +76,7 @@ class TrainConfig:
 def _source_hash() -> str:
     """Hash of the source files whose changes would change trained weights."""
     root = Path(__file__).resolve().parent
-    files = [root / "train.py", root / "resize.py", root / "data.py"]
+    files = [root / "train.py", *sorted((root / "data").glob("*.py"))]
     files += sorted((root / "models").glob("*.py"))
     h = hashlib.sha256()
     for f in files:
@@ -109,7 +109,7 @@ class PatchSampler:
         degrade: Callable[[torch.Tensor], torch.Tensor] | None = None,
         lr_images: list[torch.Tensor] | None = None,
     ) -> None:
-        from .resize import bicubic_down_uint8, modcrop
+        from .data.resize import bicubic_down_uint8, modcrop
 
         if patch % scale:
             raise ValueError(f"patch ({patch}) must be a multiple of scale ({scale})")
@@ -183,7 +183,7 @@ def _training_pairs(data: str, scale: int) -> tuple[list[torch.Tensor], list[tor
     Cached per process: a chapter training a dozen models prepares the images once.
     """
     from .data import load_images
-    from .resize import bicubic_down_uint8, modcrop
+    from .data.resize import bicubic_down_uint8, modcrop
 
     hr = [modcrop(im, scale) for _, im in load_images(data)]
     return hr, [bicubic_down_uint8(im, scale) for im in hr]

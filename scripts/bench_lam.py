@@ -74,8 +74,8 @@ def _setup(config: str):
     from skimage import data
 
     from helpers.attribution import center_window
+    from helpers.data.resize import imresize
     from helpers.models import build
-    from helpers.resize import imresize
 
     arch, n = config.split(":")
     blocks, feats = (int(v) for v in arch.removeprefix("edsr").split("x"))

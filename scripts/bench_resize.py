@@ -23,8 +23,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from helpers.data.resize import bicubic_down_uint8, imresize, match_dataset  # noqa: E402
 from helpers.io import load_image  # noqa: E402
-from helpers.resize import bicubic_down_uint8, imresize, match_dataset  # noqa: E402
 from helpers.runtime import resolve_device  # noqa: E402
 
 PAN_DATASETS = "mirror/zhaohengyuan1/PAN/4d045d18592c5771cd3990da88f292812774e538/datasets"

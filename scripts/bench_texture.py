@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from helpers import texture as T
 from helpers.runtime import resolve_device
+from helpers.texture import classifier as T
 
 
 def _print_confusion(conf: np.ndarray, classes: list[str], top: int = 8) -> list[dict]:

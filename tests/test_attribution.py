@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers import attribution as A
 from helpers.attribution import (
     LAMResult,
     area_of_contribution,
@@ -29,6 +28,7 @@ from helpers.attribution import (
     lam,
     lam_visual,
 )
+from helpers.attribution import maps as A
 from helpers.models import SRModel, build
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,8 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import BOOK, FIXTURES, REPO
 
-from helpers import book as runner
-from helpers.book import BookError, Parameter, make_plan, parse_value
+from helpers.book import BookError, Parameter, make_plan, parse_value, runner
 
 
 @pytest.fixture

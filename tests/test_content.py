@@ -13,7 +13,7 @@ import torch
 from skimage.feature import structure_tensor as sk_structure_tensor
 from skimage.feature import structure_tensor_eigenvalues
 
-from helpers import content
+from helpers.metrics import content
 
 # Small tensors: one torch thread is fastest and does not spin against other jobs.
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -12,7 +12,8 @@ from _mirror import MIRROR, needs_mirror
 from PIL import Image
 
 from helpers import data
-from helpers.resize import bicubic_down_uint8
+from helpers.data import download as data_manifest
+from helpers.data.resize import bicubic_down_uint8
 
 
 @pytest.fixture
@@ -48,11 +49,11 @@ def test_manifest_matches_mirror_index():
 def test_fetch_from_mirror_verifies_and_caches(cache, mirror):
     path = data.fetch("weights/pan_x4")
     assert path.is_file() and path.is_relative_to(cache)
-    assert data._sha256(path) == data.manifest()["files"]["weights/pan_x4"]["sha256"]
+    assert data_manifest._sha256(path) == data.manifest()["files"]["weights/pan_x4"]["sha256"]
     # A corrupted cache entry is detected and replaced by verified bytes.
     path.write_bytes(b"garbage")
     again = data.fetch("weights/pan_x4")
-    assert data._sha256(again) == data.manifest()["files"]["weights/pan_x4"]["sha256"]
+    assert data_manifest._sha256(again) == data.manifest()["files"]["weights/pan_x4"]["sha256"]
 
 
 @needs_mirror
@@ -61,7 +62,7 @@ def test_wrong_sha_removes_file_and_says_expected_vs_got(cache, mirror, monkeypa
     entry = dict(data.manifest()["files"][key], sha256="0" * 64)
     files = dict(data.manifest()["files"], **{key: entry})
     full = {**data.manifest(), "files": files}
-    monkeypatch.setattr(data, "manifest", lambda: full)
+    monkeypatch.setattr(data_manifest, "manifest", lambda: full)
     with pytest.raises(ValueError, match="sha256") as err:
         data.fetch(key)
     assert "0" * 64 in str(err.value)

@@ -12,7 +12,7 @@ import skimage.data
 import torch
 from PIL import Image
 
-from helpers.degradations import (
+from helpers.data.degradations import (
     DEGRADATIONS,
     bicubic_down,
     degrade,
@@ -22,7 +22,7 @@ from helpers.degradations import (
     make_generator,
     uniform_levels,
 )
-from helpers.resize import bicubic_down_uint8, imresize
+from helpers.data.resize import bicubic_down_uint8, imresize
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -13,9 +13,10 @@ import torch
 from _mirror import needs_mirror
 from scipy import stats
 
-from helpers import family as fam
-from helpers import hard_cases, zoo
+from helpers.attribution import hard_cases
 from helpers.models import build
+from helpers.networks import family as fam
+from helpers.networks import zoo
 from helpers.train import TrainResult, config_key
 
 # Small tensors: one torch thread is fastest and does not spin against other jobs.

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers import hard_cases
+from helpers.attribution import hard_cases
 
 
 class Upsampler(torch.nn.Module):

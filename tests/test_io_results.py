@@ -11,9 +11,10 @@ import torch
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio
 
-from helpers import evaluate, io, plots, results, runtime
+from helpers import io, plots, results, runtime
 from helpers.data import SRPair
 from helpers.metrics import rgb_to_y
+from helpers.models import evaluate
 
 
 def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path):

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers import attribution
-from helpers.lam_cache import cache_path, cached_lam, lam_key, model_digest
+from helpers.attribution.cache import cache_path, cached_lam, lam_key, model_digest
 from helpers.models import build
 
 

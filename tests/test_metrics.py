@@ -13,7 +13,7 @@ from skimage.color import rgb2ycbcr
 from skimage.measure import shannon_entropy
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from helpers.degradations import gaussian_blur, gaussian_noise, jpeg
+from helpers.data.degradations import gaussian_blur, gaussian_noise, jpeg
 from helpers.metrics import diffusion_index, gini, gradient_entropy, psnr, rgb_to_y, ssim
 
 pytestmark = pytest.mark.usefixtures("one_thread")

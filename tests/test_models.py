@@ -117,7 +117,7 @@ def test_srresnet_global_residual_switch() -> None:
 
 
 def test_bicubic_is_differentiable_and_equals_imresize() -> None:
-    resize = pytest.importorskip("helpers.resize")
+    resize = pytest.importorskip("helpers.data.resize")
     model = build("bicubic", 3)
     x = torch.rand(1, 3, 9, 7, dtype=torch.float64, requires_grad=True)
     y = model(x)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from helpers.patches import crop_at, grid_patches, random_patches
-from helpers.resize import bicubic_down_uint8
+from helpers.data.patches import crop_at, grid_patches, random_patches
+from helpers.data.resize import bicubic_down_uint8
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

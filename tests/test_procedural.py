@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import procedural as P
+from helpers.data import procedural as P
 
 
 def test_labels_are_dtd_names() -> None:

@@ -95,7 +95,7 @@ def test_attention_models_are_global(make) -> None:
 
 
 def test_bicubic_receptive_field() -> None:
-    pytest.importorskip("helpers.resize")
+    pytest.importorskip("helpers.data.resize")
     model = build("bicubic", 2)
     assert empirical_receptive_field(model, 2, lr_size=16, device="cpu") == 4
 

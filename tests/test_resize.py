@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
+from helpers.data.resize import bicubic_down_uint8, imresize, match_report, modcrop
 from helpers.io import load_image
-from helpers.resize import bicubic_down_uint8, imresize, match_report, modcrop
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

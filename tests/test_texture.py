@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers import texture as T
+from helpers.texture import classifier as T
 
 SMOKE_STEPS = 60  # enough for the 3-class smoke task to clear chance reliably
 

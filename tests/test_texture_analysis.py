@@ -15,10 +15,10 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
-from helpers import texture as T
-from helpers import texture_analysis as TA
 from helpers.data import load_sr_set
 from helpers.models import build
+from helpers.texture import analysis as TA
+from helpers.texture import classifier as T
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

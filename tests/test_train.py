@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from helpers import train as tr
-from helpers.zoo import MEMBERS, check_preset, zoo_config
+from helpers.networks.zoo import MEMBERS, check_preset, zoo_config
 
 
 def _images(n: int = 2, size: int = 64) -> list[torch.Tensor]:

@@ -352,7 +352,7 @@ class Bicubic(_SRBase):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Imported here: the resize module is optional for everything else in this package.
-        from .. import resize
+        from ..data import resize
 
         if not (torch.is_grad_enabled() and x.requires_grad):
             return resize.imresize(x, scale=self.scale)

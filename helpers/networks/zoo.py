@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from .train import TrainConfig, TrainResult, train
+from ..train import TrainConfig, TrainResult, train
 
 PRESETS = ("smoke", "embedded", "benchmark", "full")
 

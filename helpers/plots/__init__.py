@@ -9,7 +9,7 @@ import numpy as np
 import seaborn as sns
 import torch
 
-from .io import tensor_to_uint8
+from ..io import tensor_to_uint8
 
 
 def set_style() -> None:

@@ -15,9 +15,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import SRPair
-from .metrics import psnr, ssim
-from .runtime import resolve_device
+from ..data import SRPair
+from ..metrics.quality import psnr, ssim
+from ..runtime import resolve_device
 
 
 def quantize(x: torch.Tensor) -> torch.Tensor:

@@ -52,7 +52,7 @@ BUILT_WITH = "built_with"
 #: Never copied into the build copy (``results`` is where chapters run by hand write).
 _SKIP_COPY = ("_build", ".ipynb_checkpoints", "__pycache__", ".jupyter_cache", "results")
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class BookError(Exception):

@@ -45,12 +45,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import texture as T
-from .data import SRPair, load_sr_set
-from .evaluate import quantize, super_resolve
-from .io import save_torch, write_json
-from .metrics import gradient_entropy, psnr
-from .runtime import data_dir, resolve_device
+from ..data import SRPair, load_sr_set
+from ..io import save_torch, write_json
+from ..metrics.quality import gradient_entropy, psnr
+from ..models.evaluate import quantize, super_resolve
+from ..runtime import data_dir, resolve_device
+from . import classifier as T
 
 __all__ = [
     "ANALYSIS_VERSION",
@@ -218,7 +218,9 @@ def _classifier_index_key(preset: str, seed: int, root: str | Path | None) -> st
     if spec["source"] == "procedural":
         # The generated pixels depend on helpers/procedural.py; when it changes the data
         # are regenerated (the checkpoint key then decides whether to retrain).
-        src = hashlib.sha256((Path(__file__).parent / "procedural.py").read_bytes()).hexdigest()
+        src = hashlib.sha256(
+            (Path(__file__).parents[1] / "data" / "procedural.py").read_bytes()
+        ).hexdigest()
     return _hash(
         {
             "preset": preset,
@@ -317,8 +319,8 @@ def sr_models(
     cached) and released ones (``carn_m``, ``imdn``, ``pan``, ``grl_tiny``), wrapped as
     :class:`helpers.models.SRModel` (eval mode, ``.scale``). ``"bicubic"`` is not needed:
     :func:`label_dataset` always adds it."""
-    from . import zoo
-    from .models import RELEASED, load_released, wrap
+    from ..models import RELEASED, load_released, wrap
+    from ..networks import zoo
 
     out: dict[str, nn.Module] = {}
     for name in names:
@@ -455,7 +457,7 @@ class PatchSet:
         if version == "lr":
             return T.crop_patches([p.lr for p in pairs], c, self.size, self.scale)
         if version == "bicubic" and model is None:
-            from .models import build
+            from ..models import build
 
             model = build("bicubic", self.scale)
         if model is None:
@@ -652,7 +654,7 @@ def label_dataset(
         n_labelled={"hr": fresh},
         _pairs=pairs,
     )
-    from .models import build
+    from ..models import build
 
     label_models(
         ps,
@@ -1357,7 +1359,7 @@ def train_high_vs_all(
         model, model_kwargs: a registry architecture (default: EDSR, 16 features, 4 blocks).
         lr: Adam learning rate (halved at 50 % and 75 % of the steps, the EDSR schedule).
     """
-    from .train import TrainConfig, checkpoint_path, train
+    from ..train import TrainConfig, checkpoint_path, train
 
     dev = resolve_device(device)
     train_high = np.asarray(train_high, bool)
@@ -1371,7 +1373,7 @@ def train_high_vs_all(
     root = _cache_root(cache_dir) / "high_vs_all"
     test_id = hashlib.sha256(test_hr.numpy().tobytes() + test_high.tobytes()).hexdigest()[:16]
     subsets = {"all": np.ones(len(test_hr), bool), "high": test_high}
-    from .models import build
+    from ..models import build
 
     bic = build("bicubic", scale)
     bicubic = {

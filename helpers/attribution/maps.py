@@ -93,7 +93,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .runtime import resolve_device
+from ..runtime import resolve_device
 
 #: Smoothing of the gradient magnitude at zero, in output intensity units ([0, 1]).
 DETECTOR_EPS = 1e-6
@@ -1002,7 +1002,7 @@ def diffusion_index(x: LAMResult | torch.Tensor | np.ndarray) -> float:
     """DI = ``(1 - Gini(|map|)) x 100`` of a map (H, W), attribution (3, H, W; summed over
     channels first, as LAM does) or :class:`LAMResult`; delegates to
     :func:`helpers.metrics.diffusion_index`. Range (0, 100]; higher = more pixels used."""
-    from .metrics import diffusion_index as _di
+    from ..metrics.quality import diffusion_index as _di
 
     return float(_di(_as_map(x)))
 

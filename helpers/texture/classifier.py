@@ -41,8 +41,8 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 from torchvision.transforms import v2
 from tqdm.auto import tqdm
 
-from .io import load_image, save_torch
-from .runtime import data_dir, resolve_device
+from ..io import load_image, save_torch
+from ..runtime import data_dir, resolve_device
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -563,7 +563,7 @@ class TextureData(Dataset):
         split: str = "train",
     ) -> TextureData:
         """Procedural textures (:mod:`helpers.procedural`), class-major, uint8."""
-        from . import procedural
+        from ..data import procedural
 
         labels = tuple(procedural.LABELS_EMBEDDED if labels is None else labels)
         imgs: list[torch.Tensor] = []
@@ -1107,7 +1107,7 @@ def crop_patches(
     versions and the patches are the matching (size/scale)-pixel LR patches. Uses
     :func:`helpers.patches.crop_at` per image. Returns (N, 3, size/scale, size/scale).
     """
-    from .patches import crop_at
+    from ..data.patches import crop_at
 
     c = torch.as_tensor(np.asarray(coords), dtype=torch.long)
     if c.ndim != 2 or c.shape[1] != 3:
@@ -1204,7 +1204,7 @@ def label_images(
     and ``scale`` as in :func:`crop_patches`. Returns the same dict as
     :func:`label_patches`, rows in the order of ``coords``.
     """
-    from .patches import crop_at
+    from ..data.patches import crop_at
 
     c = torch.as_tensor(np.asarray(coords), dtype=torch.long)
     if c.ndim != 2 or c.shape[1] != 3 or len(c) == 0:
@@ -1250,7 +1250,7 @@ def preset_data(
     if load_size is None:
         load_size = PRESETS[preset].get("load_size")
     if spec["source"] == "procedural":
-        from .procedural import LABELS_EMBEDDED
+        from ..data.procedural import LABELS_EMBEDDED
 
         labels = LABELS_EMBEDDED if spec["labels"] == "all" else tuple(spec["labels"])
         train = TextureData.procedural(labels, spec["n_train"], spec["size"], seed, "train")
@@ -1259,7 +1259,7 @@ def preset_data(
     if spec["source"] == "dtd10":
         if root is None:
             # The manifest's fetcher (verified copies, offline mirror aware).
-            from .data import dtd10
+            from ..data import dtd10
 
             items = {s: dtd10(s) for s in ("train", "test")}
             classes = tuple(sorted({c for _, c in items["train"]}))

@@ -14,10 +14,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .evaluate import super_resolve
-from .metrics import psnr
-from .patches import grid_patches
-from .resize import bicubic_down_uint8
+from ..data.patches import grid_patches
+from ..data.resize import bicubic_down_uint8
+from ..metrics.quality import psnr
+from ..models.evaluate import super_resolve
 
 
 @dataclass

@@ -34,8 +34,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .hard_cases import HardCase
-from .train import TrainConfig, TrainResult, train
+from ..attribution.hard_cases import HardCase
+from ..train import TrainConfig, TrainResult, train
 from .zoo import MEMBERS, check_preset, recipe_config
 
 FSRCNN_SHRINK = 12  # FSRCNN's s, fixed across the family (the paper varies d and m)
@@ -281,7 +281,8 @@ def lam_hard_cases(
         :class:`~helpers.hard_cases.HardCase` list, hardest first (``benchmark``: file
         order); ``hr`` (1, 3, S, S) and ``lr`` (1, 3, S/scale, S/scale) in [0, 1].
     """
-    from . import data, hard_cases
+    from .. import data
+    from ..attribution import hard_cases
 
     check_preset(preset)
     n = N_HARD[preset] if n is None else n
@@ -309,7 +310,7 @@ def _global_probe(
     else its width (LR px). One forward and backward at batch 1, where
     :func:`helpers.models.empirical_receptive_field` runs ``scale**2`` copies at once
     (too much memory for big attention models on a CPU)."""
-    from .runtime import resolve_device
+    from ..runtime import resolve_device
 
     dev = resolve_device(device)
     multiple = int(getattr(model, "pad_multiple", 1) or 1)
@@ -352,7 +353,7 @@ def receptive_field_check(
         ``{"analytic", "empirical", "agree", "label"}``; ``label`` is ``"global"`` or
         ``"<rf>x<rf>"`` as in the paper's Table 1.
     """
-    from .models import empirical_receptive_field
+    from ..models import empirical_receptive_field
 
     analytic = getattr(model, "receptive_field", None)
     if analytic is None:

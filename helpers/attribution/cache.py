@@ -25,9 +25,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from . import attribution
-from .io import save_torch
-from .runtime import data_dir, resolve_device
+from ..io import save_torch
+from ..runtime import data_dir, resolve_device
+from . import maps as attribution
 
 #: Arguments of :func:`helpers.attribution.lam` that change the result only by float
 #: rounding (batch; device in ``"exact"`` mode) or not at all (progress): not in the key.
@@ -36,8 +36,8 @@ _NOT_IN_KEY = ("batch", "progress", "device")
 
 def _source_hash() -> str:
     """Hash of the sources a map depends on: the attribution code and the model modules."""
-    root = Path(__file__).resolve().parent
-    files = [root / "attribution.py", *sorted((root / "models").glob("*.py"))]
+    root = Path(__file__).resolve().parents[1]
+    files = [root / "attribution" / "maps.py", *sorted((root / "models").glob("*.py"))]
     h = hashlib.sha256()
     for f in files:
         h.update(f.name.encode())

@@ -1,0 +1,5 @@
+"""``python -m helpers.book``: see :mod:`helpers.book.runner`."""
+
+from .runner import main
+
+main()
