@@ -62,3 +62,17 @@ def lam_counterpart(name: str) -> str:
 
 #: LAM paper, Sec. 4.4: PSNR vs log DI over 48 networks.
 LAM_REGRESSION = {"pearson_min": 0.8, "spearman_min": 0.8, "p_max": 1e-12, "n_networks": 48}
+
+#: What kind of network each architecture is (the "Remark" column of the LAM paper's
+#: Table 1), for the book's own networks and the released ones.
+REMARKS: dict[str, str] = {
+    "fsrcnn": "Fully convolution network.",
+    "edsr": "Residual network.",
+    "srresnet": "Residual network.",
+    "carn_m": "Residual network (cascading, mobile).",
+    "pan": "Pixel attention (local).",
+    "rcan": "Global pooling (channel attention).",
+    "imdn": "Global pooling (contrast channel attention).",
+    "nlsn": "Non-local attention.",
+    "grl_tiny": "Global + regional + local attention (transformer).",
+}

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from helpers import presets
 from helpers.runtime import resolve_device
 from helpers.texture import classifier as T
 
@@ -68,8 +69,9 @@ def run_preset(preset: str, args: argparse.Namespace) -> tuple[dict, T.DeepTEN]:
         train, train.classes, preset, cache_dir=args.cache_dir, device=device, seed=args.seed
     )
     reused = hist["steps_run"] == 0
+    steps = presets.get("texture_classifier", preset)["steps"]
     print(
-        f"training: {hist['train_seconds']:.0f} s for {T.PRESETS[preset]['steps']} steps"
+        f"training: {hist['train_seconds']:.0f} s for {steps} steps"
         + (" (cached checkpoint reused)" if reused else "")
     )
     t0 = time.perf_counter()
@@ -97,7 +99,7 @@ def run_preset(preset: str, args: argparse.Namespace) -> tuple[dict, T.DeepTEN]:
         "confusion": res["confusion"].tolist(),
         "top_confusions": flips,
         "train_seconds": hist["train_seconds"],
-        "steps": T.PRESETS[preset]["steps"],
+        "steps": presets.get("texture_classifier", preset)["steps"],
         "data_seconds": t_data,
         "eval_seconds": t_eval,
         "labelling_patches_per_s": tput,
@@ -134,7 +136,7 @@ def sim2real(model: T.DeepTEN, args: argparse.Namespace) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--presets", nargs="+", default=["embedded", "benchmark"], choices=list(T.PRESETS)
+        "--presets", nargs="+", default=["embedded", "benchmark"], choices=list(presets.PRESETS)
     )
     ap.add_argument("--device", default=None)
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")

@@ -13,8 +13,11 @@ import torch
 from _mirror import needs_mirror
 from scipy import stats
 
+from helpers import presets
+from helpers.attribution import di as di_analysis
 from helpers.attribution import hard_cases
 from helpers.models import build
+from helpers.models.receptive_field import receptive_field_check
 from helpers.networks import family as fam
 from helpers.networks import zoo
 from helpers.train import TrainResult, config_key
@@ -24,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_names_round_trip_and_bad_names_are_rejected():
-    for preset in zoo.PRESETS:
+    for preset in presets.PRESETS:
         for m in fam.family(preset):
             assert fam.parse_member(m.name) == m
     assert fam.parse_member("fsrcnn_d32_m4_s16").size == {"d": 32, "s": 16, "m": 4}
@@ -55,12 +58,12 @@ def test_family_sizes_per_preset():
         fam.family("huge")
 
 
-@pytest.mark.parametrize("preset", zoo.PRESETS)
+@pytest.mark.parametrize("preset", presets.PRESETS)
 def test_members_train_with_the_zoo_recipe(preset):
-    budget = zoo.BUDGETS[preset]
+    budget = presets.get("train_budget", preset)
     for m in fam.family(preset):
         cfg = fam.member_config(m, 4, preset, seed=3)
-        factor = zoo.STEP_FACTOR.get(preset, {}).get(m.arch, 1)
+        factor = presets.get("train_step_factor", preset).get(m.arch, 1)
         assert (cfg.steps, cfg.batch, cfg.data) == (
             budget["steps"] * factor,
             budget["batch"],
@@ -136,7 +139,7 @@ def _data(n=12, seed=0):
 
 def test_fit_matches_scipy_and_numpy():
     di, psnr = _data()
-    fit = fam.fit_log_di(di, psnr)
+    fit = di_analysis.fit_log_di(di, psnr)
     x = np.log10(list(di.values()))
     y = np.array([psnr[k] for k in di])
     lr = stats.linregress(x, y)
@@ -152,7 +155,7 @@ def test_fit_matches_scipy_and_numpy():
 
 def test_confidence_band_equals_the_ols_covariance_formula():
     di, psnr = _data(n=9, seed=1)
-    fit = fam.fit_log_di(di, psnr)
+    fit = di_analysis.fit_log_di(di, psnr)
     x0 = np.linspace(-0.5, 1.5, 7)
     lo, hi = fit.band(x0, level=0.9)
     X = np.column_stack([np.ones(fit.n), fit.log_di])
@@ -169,19 +172,19 @@ def test_fit_rejects_bad_input():
     di, psnr = _data(n=5)
     two = dict(list(di.items())[:2])
     with pytest.raises(ValueError, match="at least 3 networks, got 2"):
-        fam.fit_log_di(two, {k: psnr[k] for k in two})
+        di_analysis.fit_log_di(two, {k: psnr[k] for k in two})
     with pytest.raises(ValueError, match="only in di"):
-        fam.fit_log_di(di, dict(list(psnr.items())[:4]))
+        di_analysis.fit_log_di(di, dict(list(psnr.items())[:4]))
     with pytest.raises(ValueError, match=r"DI <= 0 for \['net0'\]"):
-        fam.fit_log_di({**di, "net0": 0.0}, psnr)
+        di_analysis.fit_log_di({**di, "net0": 0.0}, psnr)
     with pytest.raises(ValueError, match="non-finite"):
-        fam.fit_log_di(di, {**psnr, "net1": math.nan})
+        di_analysis.fit_log_di(di, {**psnr, "net1": math.nan})
     with pytest.raises(ValueError, match="all DI"):
-        fam.fit_log_di(dict.fromkeys(di, 2.0), psnr)
+        di_analysis.fit_log_di(dict.fromkeys(di, 2.0), psnr)
 
 
 def test_sweeps_and_trends():
-    emb = fam.sweeps(fam.family("embedded"))
+    emb = di_analysis.sweeps(fam.family("embedded"))
     assert set(emb) == {
         ("fsrcnn", "width"),
         ("fsrcnn", "depth"),
@@ -190,28 +193,30 @@ def test_sweeps_and_trends():
     }
     assert [m.depth for m in emb[("edsr", "depth")][0]] == [2, 4, 8, 16]
     assert {m.width for m in emb[("edsr", "depth")][0]} == {16}
-    full = fam.sweeps(fam.family("full"))
+    full = di_analysis.sweeps(fam.family("full"))
     assert len(full[("fsrcnn", "width")]) == 3 and len(full[("edsr", "depth")]) == 5
-    assert fam.trend([1, 2, 3], [0.1, 0.5, 0.7]) == 1.0
-    assert fam.trend([1, 2, 3], [3, 2, 1]) == -1.0
-    assert math.isnan(fam.trend([1, 2], [1, 2])) and math.isnan(fam.trend([1, 2, 3], [1, 1, 1]))
+    assert di_analysis.trend([1, 2, 3], [0.1, 0.5, 0.7]) == 1.0
+    assert di_analysis.trend([1, 2, 3], [3, 2, 1]) == -1.0
+    assert math.isnan(di_analysis.trend([1, 2], [1, 2])) and math.isnan(
+        di_analysis.trend([1, 2, 3], [1, 1, 1])
+    )
 
 
 def test_receptive_field_check_agrees_and_catches_a_wrong_claim():
     torch.manual_seed(0)
     edsr = build("edsr", 4, n_feats=8, n_blocks=1)
-    r = fam.receptive_field_check(edsr, 4, device="cpu")
+    r = receptive_field_check(edsr, 4, device="cpu")
     assert r["agree"] and r["empirical"] == edsr.receptive_field and r["label"] == "13x13"
     rcan = build("rcan", 4, n_groups=1, n_blocks=1, n_feats=8, reduction=4)
-    g = fam.receptive_field_check(rcan, 4, device="cpu")
+    g = receptive_field_check(rcan, 4, device="cpu")
     assert g == {"analytic": None, "empirical": None, "agree": True, "label": "global"}
     liar = build("fsrcnn", 4, d=8, s=4, m=1)
     liar.receptive_field = 5  # claims less than its 9x9 transposed conv reaches
-    bad = fam.receptive_field_check(liar, 4, device="cpu")
+    bad = receptive_field_check(liar, 4, device="cpu")
     assert not bad["agree"] and bad["empirical"] > 5
     local = build("edsr", 4, n_feats=8, n_blocks=1)
     local.receptive_field = None  # claims global, but its 13x13 field fits in 32 px
-    wrong = fam.receptive_field_check(local, 4, device="cpu")
+    wrong = receptive_field_check(local, 4, device="cpu")
     assert not wrong["agree"] and wrong["label"] == "global" and 13 <= wrong["empirical"] < 32
 
 
@@ -221,8 +226,8 @@ def test_smoke_hard_cases_follow_the_lam_rule():
 
     torch.manual_seed(0)
     nets = {"bicubic": build("bicubic", 4), "fsrcnn": build("fsrcnn", 4, d=8, s=4, m=1).eval()}
-    cases = fam.lam_hard_cases("smoke", nets, 4, device="cpu", progress=False)
-    assert len(cases) == fam.N_HARD["smoke"] == 1
+    cases = hard_cases.lam_hard_cases("smoke", nets, 4, device="cpu", progress=False)
+    assert len(cases) == presets.get("n_hard", "smoke") == 1
     assert cases[0].hr.shape == (1, 3, 128, 128) and cases[0].lr.shape == (1, 3, 32, 32)
     # the same as the LAM chapter's inline selection
     first = data.load_images("embedded_test")[:1]
@@ -230,14 +235,14 @@ def test_smoke_hard_cases_follow_the_lam_rule():
     ref = hard_cases.select_hard_cases(cands, nets, 1, 4, "cpu", progress=False)
     assert [c.name for c in cases] == [c.name for c in ref]
     with pytest.raises(ValueError, match="n must be a positive int"):
-        fam.lam_hard_cases("smoke", nets, 4, n=0)
+        hard_cases.lam_hard_cases("smoke", nets, 4, n=0)
 
 
 @needs_mirror
 def test_benchmark_hard_cases_are_the_published_crops():
     from helpers import data
 
-    cases = fam.lam_hard_cases("benchmark", {}, 4, n=2)  # no networks needed
+    cases = hard_cases.lam_hard_cases("benchmark", {}, 4, n=2)  # no networks needed
     ref = data.load_sr_set("lam_hard", 4)[:2]
     assert [c.name for c in cases] == [p.name for p in ref]
     assert all(torch.equal(c.lr, p.lr) for c, p in zip(cases, ref, strict=True))
@@ -260,5 +265,7 @@ def test_zoo_twins_share_the_config_and_fsrcnn_gets_its_step_factor():
     assert fam.zoo_twin(twin) == "edsr_s"
     assert fam.member_config(twin, 4, "embedded") == zoo.zoo_config("edsr_s", 4, "embedded")
     fs = zoo.zoo_config("fsrcnn", 4, "embedded")
-    assert fs.steps == 4 * zoo.BUDGETS["embedded"]["steps"]
-    assert zoo.zoo_config("fsrcnn", 4, "smoke").steps == zoo.BUDGETS["smoke"]["steps"]
+    assert fs.steps == 4 * presets.get("train_budget", "embedded")["steps"]
+    assert (
+        zoo.zoo_config("fsrcnn", 4, "smoke").steps == presets.get("train_budget", "smoke")["steps"]
+    )

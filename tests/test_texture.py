@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from helpers import presets
 from helpers.texture import classifier as T
 
 SMOKE_STEPS = 60  # enough for the 3-class smoke task to clear chance reliably
@@ -33,7 +34,7 @@ def smoke_data() -> tuple[T.TextureData, T.TextureData]:
 def trained(tmp_path_factory, smoke_data):
     cache = tmp_path_factory.mktemp("texture-cache")
     train, _ = smoke_data
-    cfg = {**T.PRESETS["smoke"], "steps": SMOKE_STEPS}
+    cfg = {**presets.get("texture_classifier", "smoke"), "steps": SMOKE_STEPS}
     model, hist = T.train_classifier(
         train, train.classes, cfg, cache_dir=cache, device="cpu", seed=0, progress=False
     )
@@ -41,7 +42,14 @@ def trained(tmp_path_factory, smoke_data):
 
 
 def _tiny_cfg(**kw) -> dict:
-    return {**T.PRESETS["smoke"], "steps": 6, "ckpt_every": 3, "batch": 4, "crop": 32, **kw}
+    return {
+        **presets.get("texture_classifier", "smoke"),
+        "steps": 6,
+        "ckpt_every": 3,
+        "batch": 4,
+        "crop": 32,
+        **kw,
+    }
 
 
 # --------------------------------------------------------------------------- encoding
@@ -73,7 +81,7 @@ def test_embedding_is_l2_normalised() -> None:
     with torch.no_grad():
         e = model.embed(torch.rand(3, 3, 64, 80))
         logits = model(torch.rand(3, 3, 64, 64))
-    cfg = T.PRESETS["smoke"]
+    cfg = presets.get("texture_classifier", "smoke")
     assert e.shape == (3, cfg["reduce_dim"] * cfg["codewords"]) == (3, model.embedding_dim)
     torch.testing.assert_close(e.norm(dim=1), torch.ones(3))
     assert logits.shape == (3, 2)
@@ -297,7 +305,15 @@ def test_dtd47_absent_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_presets_are_valid_configs() -> None:
-    assert set(T.PRESETS) == set(T.DATA_PRESETS) == {"smoke", "embedded", "benchmark", "full"}
-    for name in T.PRESETS:
+    assert (
+        set(presets.TABLE["texture_classifier"])
+        == set(presets.TABLE["texture_data"])
+        == {"smoke", "embedded", "benchmark", "full"}
+    )
+    for name in presets.TABLE["texture_classifier"]:
         T._merge_config(name)  # raises on a bad key or value
-    assert T.PRESETS["full"]["reduce_dim"] * T.PRESETS["full"]["codewords"] == 4096
+    assert (
+        presets.get("texture_classifier", "full")["reduce_dim"]
+        * presets.get("texture_classifier", "full")["codewords"]
+        == 4096
+    )

@@ -15,6 +15,7 @@ from scipy import stats
 from scipy.spatial.distance import jensenshannon
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
+from helpers import presets
 from helpers.data import load_sr_set
 from helpers.models import build
 from helpers.texture import analysis as TA
@@ -218,7 +219,9 @@ def test_clusters_and_projection() -> None:
 # --------------------------------------------------------------------------- labelling
 def _classifier(classes=CLASSES, key="untrained") -> TA.TextureClassifier:
     torch.manual_seed(0)
-    model = T.build_classifier(classes, {**T.PRESETS["smoke"], "pretrained": False}).eval()
+    model = T.build_classifier(
+        classes, {**presets.get("texture_classifier", "smoke"), "pretrained": False}
+    ).eval()
     c = len(classes)
     return TA.TextureClassifier(
         model,

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from helpers import train as tr
-from helpers.networks.zoo import MEMBERS, check_preset, zoo_config
+from helpers.networks.zoo import MEMBERS, zoo_config
+from helpers.presets import check_preset
 
 
 def _images(n: int = 2, size: int = 64) -> list[torch.Tensor]:

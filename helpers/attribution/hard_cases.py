@@ -8,12 +8,15 @@ is where attribution differences are informative.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .. import presets
+from ..data import load_images, load_sr_set
 from ..data.patches import grid_patches
 from ..data.resize import bicubic_down_uint8
 from ..metrics.quality import psnr
@@ -99,3 +102,48 @@ def hardness_order(table: torch.Tensor) -> list[int]:
     mean, var = table.mean(0), table.var(0)
     score = mean.argsort(stable=True).argsort() + (-var).argsort(stable=True).argsort()
     return score.argsort(stable=True).tolist()
+
+
+def lam_hard_cases(
+    preset: str,
+    nets: Mapping[str, nn.Module],
+    scale: int = 4,
+    device: str | torch.device | None = None,
+    n: int | None = None,
+    progress: bool = True,
+) -> list[HardCase]:
+    """The hard patches the LAM and DI chapters analyse, chosen once, the same way.
+
+    ``embedded`` (and ``smoke``): the paper's rule (:func:`select_hard_cases`:
+    low mean PSNR, high variance across ``nets``) over the embedded test images cut into
+    256 px sub-images with stride 128 (``smoke``: the first image only, 128 px tiles,
+    stride 128). ``benchmark``/``full``: the LAM authors' published crops (``lam_hard``),
+    the first ``n``; ``nets`` is not used there.
+
+    Args:
+        preset: one of :data:`helpers.presets.PRESETS` (where the cases come from:
+            ``hard_cases`` in :data:`helpers.presets.TABLE`).
+        nets: name -> model used to score the candidates; pass the zoo's models
+            (:data:`helpers.presets.ZOO`) so both chapters pick the same patches. >= 2 models.
+        scale: SR factor; hard cases are HR sub-images with their bicubic LR.
+        device: where to run the networks.
+        n: how many (default: the preset's ``n_hard``).
+        progress: tqdm bar.
+
+    Returns:
+        :class:`HardCase` list, hardest first (``benchmark``: file
+        order); ``hr`` (1, 3, S, S) and ``lr`` (1, 3, S/scale, S/scale) in [0, 1].
+    """
+    n = presets.get("n_hard", preset) if n is None else n
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int (number of hard cases), got {n!r}")
+    spec = presets.get("hard_cases", preset)
+    if spec["source"] == "lam_hard":
+        pairs = load_sr_set("lam_hard", scale)[:n]
+        return [HardCase(p.name, "lam_hard", (0, 0), p.hr, p.lr, {}) for p in pairs]
+    test = load_images("embedded_test")
+    if spec["first_image_only"]:
+        test = test[:1]
+    candidates = candidate_subimages(test, spec["size"], spec["stride"], scale)
+    n = min(n, len(candidates))
+    return select_hard_cases(candidates, dict(nets), n, scale, device, progress)

@@ -41,8 +41,8 @@ from typing import Any
 import nbformat
 import yaml
 
-#: The four scales every chapter runs at (see DESIGN.md, "Presets").
-PRESETS: tuple[str, ...] = ("smoke", "embedded", "benchmark", "full")
+from ..presets import PRESETS
+
 #: Parameters every chapter declares and the runner sets itself.
 RUNNER_PARAMETERS: tuple[str, ...] = ("preset", "results_dir", "seed")
 #: The project's Jupyter kernel (registered by ``make book`` / ``make test``).

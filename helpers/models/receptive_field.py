@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -199,3 +200,68 @@ def empirical_receptive_field(
             size = min(2 * size, max_lr_size)
     finally:
         model.train(was_training)
+
+
+def _global_probe(
+    model: nn.Module, scale: int, size: int, device: str | torch.device | None
+) -> int | None:
+    """Support of the gradient of the central LR pixel's ``scale x scale`` SR block on one
+    random (1, 3, size, size) input: ``None`` when it reaches the input's border (global),
+    else its width (LR px). One forward and backward at batch 1, where
+    :func:`helpers.models.empirical_receptive_field` runs ``scale**2`` copies at once
+    (too much memory for big attention models on a CPU)."""
+    dev = resolve_device(device)
+    multiple = int(getattr(model, "pad_multiple", 1) or 1)
+    size = -(-size // multiple) * multiple
+    was_training = model.training
+    model.eval()
+    try:
+        gen = torch.Generator().manual_seed(0)
+        x = torch.rand(1, 3, size, size, generator=gen).to(dev).requires_grad_(True)
+        out = model(x)
+        c = scale * (size // 2)
+        (grad,) = torch.autograd.grad(out[..., c : c + scale, c : c + scale].sum(), x)
+    finally:
+        model.train(was_training)
+    support = grad.detach().abs().sum(dim=(0, 1)) > 0
+    ys = torch.nonzero(support.any(dim=1)).flatten()
+    xs = torch.nonzero(support.any(dim=0)).flatten()
+    if ys.numel() == 0:
+        raise ValueError("the central output pixels do not depend on the input at all")
+    y0, y1, x0, x1 = (int(v) for v in (ys.min(), ys.max(), xs.min(), xs.max()))
+    if min(y0, x0) == 0 or max(y1, x1) == size - 1:
+        return None
+    return max(y1 - y0 + 1, x1 - x0 + 1)
+
+
+def receptive_field_check(
+    model: nn.Module, scale: int, device: str | torch.device | None = None
+) -> dict[str, Any]:
+    """The receptive field from the architecture, and the one input gradients show.
+
+    ``analytic``: ``model.receptive_field`` (LR px, full width; ``None`` = global), which
+    the registry computes from kernel sizes, dilations and up-sampling. ``empirical``:
+    for a finite field, :func:`helpers.models.empirical_receptive_field` (widest support
+    over the sub-pixel phases) on a random input wide enough that the field cannot reach
+    its border (``analytic + 8`` px); for a global model, whether the gradient of the
+    central output pixels reaches the border of a 32 px input (``None`` = it does: global;
+    a model claimed global that shows a finite support is reported, not hidden).
+
+    Returns:
+        ``{"analytic", "empirical", "agree", "label"}``; ``label`` is ``"global"`` or
+        ``"<rf>x<rf>"`` as in the paper's Table 1.
+    """
+    analytic = getattr(model, "receptive_field", None)
+    if analytic is None:
+        empirical = _global_probe(model, scale, 32, device)
+    else:
+        size = int(analytic) + 8
+        empirical = empirical_receptive_field(
+            model, scale, lr_size=size, max_lr_size=size, device=device
+        )
+    return {
+        "analytic": analytic,
+        "empirical": empirical,
+        "agree": analytic == empirical,
+        "label": "global" if analytic is None else f"{analytic}x{analytic}",
+    }

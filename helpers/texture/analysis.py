@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .. import presets
 from ..data import SRPair, load_sr_set
 from ..io import save_torch, write_json
 from ..metrics.quality import gradient_entropy, psnr
@@ -57,7 +58,6 @@ __all__ = [
     "PSNR_CAP",
     "PAPER_TABLE1",
     "PAPER_HIGH_RATIO",
-    "PATCH_PRESETS",
     "patch_preset",
     "TextureClassifier",
     "preset_classifier",
@@ -112,58 +112,11 @@ PAPER_TABLE1: dict[str, dict[str, float]] = {
     "SAN": {"Set14": 35.1, "B100": 32.6, "Urban100": 48.6, "Manga109": 52.6},
 }
 
-#: Patch sampling, datasets and models per book preset, shared by both texture chapters
-#: so that they hit the same cached labellings. ``datasets`` maps an SR set
-#: (:func:`helpers.data.load_sr_set`) to its ``limit``/``crop`` options; ``train_set`` is
-#: the SR training data (profiles, Fig. 3-7), ``test_sets`` are SR-ed by every model.
-# fmt: off
-PATCH_PRESETS: dict[str, dict[str, Any]] = {
-    # Seconds: 2+2 small crops, 6 patches of 64 px each, two tiny zoo members.
-    "smoke": {
-        "size": 64, "n_per_image": 6,
-        "datasets": {"embedded_train": {"limit": 2, "crop": 256},
-                     "embedded_test": {"limit": 2, "crop": 192}},
-        "train_set": "embedded_train", "test_sets": ["embedded_test"],
-        "zoo": ["fsrcnn", "edsr_s"], "released": [], "n_boot": 200, "k_clusters": 3,
-    },
-    # The paper's patches (50 x 128 px per image) on the embedded photos.
-    "embedded": {
-        "size": 128, "n_per_image": 50,
-        "datasets": {"embedded_train": {}, "embedded_test": {}},
-        "train_set": "embedded_train", "test_sets": ["embedded_test"],
-        "zoo": ["fsrcnn", "edsr_s", "edsr_m", "rcan_s", "nlsn_s", "srresnet_s"],
-        "released": [], "n_boot": 2000, "k_clusters": 8,
-    },
-    # + the benchmark sets and the released networks (the zoo is trained on the same
-    # embedded photos at this preset, see helpers.zoo.BUDGETS). embedded_test is profiled
-    # but not super-resolved (the benchmark sets replace it).
-    "benchmark": {
-        "size": 128, "n_per_image": 50,
-        "datasets": {"embedded_train": {}, "embedded_test": {}, "set5": {}, "set14": {},
-                     "lam_hard": {}},
-        "train_set": "embedded_train",
-        "test_sets": ["set5", "set14", "lam_hard"],
-        "zoo": ["fsrcnn", "edsr_s", "edsr_m", "rcan_s", "nlsn_s", "srresnet_s"],
-        "released": ["carn_m", "imdn", "pan", "grl_tiny"], "n_boot": 2000, "k_clusters": 10,
-    },
-    # The paper's scale; the sets need local folders ($HELPERS_LOCAL_<NAME>).
-    "full": {
-        "size": 128, "n_per_image": 50,
-        "datasets": {"div2k_train": {}, "set14": {}, "b100": {}, "urban100": {},
-                     "manga109": {}},
-        "train_set": "div2k_train", "test_sets": ["set14", "b100", "urban100", "manga109"],
-        "zoo": ["fsrcnn", "edsr_s", "edsr_m", "rcan_s", "nlsn_s", "srresnet_s"],
-        "released": ["carn_m", "imdn", "pan", "grl_tiny"], "n_boot": 2000, "k_clusters": 15,
-    },
-}
-# fmt: on
-
 
 def patch_preset(preset: str) -> dict[str, Any]:
-    """A copy of :data:`PATCH_PRESETS` ``[preset]`` (``ValueError`` naming the valid ones)."""
-    if preset not in PATCH_PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; valid: {list(PATCH_PRESETS)}")
-    return json.loads(json.dumps(PATCH_PRESETS[preset]))
+    """The preset's patch sampling, datasets and models (``texture_patches`` in
+    :data:`helpers.presets.TABLE`; ``ValueError`` naming the valid presets)."""
+    return presets.get("texture_patches", preset)
 
 
 def _hash(obj: Any) -> str:
@@ -213,7 +166,7 @@ class TextureClassifier:
 
 
 def _classifier_index_key(preset: str, seed: int, root: str | Path | None) -> str:
-    spec = T.DATA_PRESETS[preset]
+    spec = presets.get("texture_data", preset)
     src = None
     if spec["source"] == "procedural":
         # The generated pixels depend on helpers/procedural.py; when it changes the data
@@ -225,7 +178,7 @@ def _classifier_index_key(preset: str, seed: int, root: str | Path | None) -> st
         {
             "preset": preset,
             "seed": seed,
-            "config": T.PRESETS[preset],
+            "config": presets.get("texture_classifier", preset),
             "data": spec,
             "code": T.CODE_VERSION,
             "procedural": src,
@@ -245,9 +198,10 @@ def preset_classifier(
 ) -> TextureClassifier:
     """The preset's texture classifier, trained once and evaluated once.
 
-    Trains with :func:`helpers.texture.train_classifier` (config :data:`texture.PRESETS`,
-    data :func:`texture.preset_data`: procedural DTD classes at smoke/embedded, DTD-10 at
-    benchmark, DTD-47 at full), evaluates it on the test split and writes a small index
+    Trains with :func:`helpers.texture.classifier.train_classifier` (config
+    ``texture_classifier`` of :data:`helpers.presets.TABLE`, data
+    :func:`~helpers.texture.classifier.preset_data`: procedural DTD classes at
+    smoke/embedded, DTD-10 at benchmark, DTD-47 at full), evaluates it on the test split and writes a small index
     ``<cache>/index-<key>.json`` (checkpoint name, test accuracy, confusion), so a later
     call, e.g. from another chapter, loads the checkpoint without rebuilding the data.
 
@@ -258,8 +212,7 @@ def preset_classifier(
         root: DTD folder for benchmark/full (default: the manifest / mirror).
         cache_dir: default ``data_dir()/texture`` (where train_classifier keeps checkpoints).
     """
-    if preset not in T.PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; valid: {list(T.PRESETS)}")
+    presets.check_preset(preset)
     cache = _cache_root(cache_dir)
     index = cache / f"index-{_classifier_index_key(preset, seed, root)}.json"
     info = json.loads(index.read_text()) if index.is_file() else None
@@ -287,7 +240,7 @@ def preset_classifier(
             "n_train": len(train),
             "n_test": len(test),
             "train_seconds": float(hist["train_seconds"]),
-            "data_source": T.DATA_PRESETS[preset]["source"],
+            "data_source": presets.get("texture_data", preset)["source"],
         }
         write_json(index, info)
     return TextureClassifier(

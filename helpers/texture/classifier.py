@@ -41,13 +41,12 @@ from torchvision.models.resnet import BasicBlock, Bottleneck
 from torchvision.transforms import v2
 from tqdm.auto import tqdm
 
+from .. import presets
 from ..io import load_image, save_torch
 from ..runtime import data_dir, resolve_device
 
 __all__ = [
     "DEFAULT_CONFIG",
-    "PRESETS",
-    "DATA_PRESETS",
     "Encoding",
     "encoding_naive",
     "DeepTEN",
@@ -104,59 +103,6 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "num_workers": 0,  # DataLoader workers (augmentation is seeded per sample)
 }
 
-#: Classifier configs per book preset. Timings are for the machine that built the book
-#: (2 shared CPU cores); see ``scripts/bench_texture.py`` for measured numbers.
-# fmt: off
-PRESETS: dict[str, dict[str, Any]] = {
-    # Seconds: the tests' code path, tiny everything.
-    "smoke": {
-        "backbone": "resnet18", "stages": 2, "width": 16, "pretrained": False,
-        "reduce_dim": 16, "codewords": 8, "logit_scale": 16.0, "crop": 48, "batch": 16,
-        "steps": 40, "optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4,
-        "schedule": "cosine", "ckpt_every": 20,
-    },
-    # Procedural textures (22 DTD classes), from scratch on CPU: a ResNet-18 cut after
-    # stage 3 at 3/8 width (24-48-96 channels), D=48, K=16 (768-d embedding), 64 px crops.
-    "embedded": {
-        "backbone": "resnet18", "stages": 3, "width": 24, "pretrained": False,
-        "reduce_dim": 48, "codewords": 16, "logit_scale": 16.0, "crop": 64, "batch": 32,
-        "steps": 1200, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4,
-        "schedule": "cosine", "warmup_steps": 50, "ckpt_every": 200,
-    },
-    # DTD-10 (mirror), official split 1 (train+val / test), from scratch on CPU; images
-    # resized to 128 px on the short side, 96 px crops. ImageNet weights only apply at
-    # width 64 (set "width": 64, "stages": 4 when torchvision's resnet18 file is cached).
-    "benchmark": {
-        "backbone": "resnet18", "stages": 3, "width": 24, "pretrained": "auto",
-        "reduce_dim": 48, "codewords": 16, "logit_scale": 16.0, "crop": 96, "load_size": 128,
-        "batch": 32, "steps": 1000, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4,
-        "schedule": "cosine", "warmup_steps": 50, "ckpt_every": 200,
-    },
-    # The paper: ResNet-50 DeepTEN (D=128, K=32: 4096-d embedding) on DTD-47 train+val,
-    # 224 px, batch 64, 600 epochs of 3760 images (35 250 steps), SGD lr 0.01 / 10 every
-    # 150 epochs, momentum 0.9, weight decay 1e-6; ImageNet weights when cached. GPU.
-    "full": {
-        "backbone": "resnet50", "stages": 4, "width": 64, "pretrained": "auto",
-        "reduce_dim": 128, "codewords": 32, "crop": 224, "load_size": 256, "batch": 64,
-        "steps": 35250, "optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
-        "weight_decay": 1e-6, "schedule": "step", "ckpt_every": 1000, "num_workers": 8,
-    },
-}
-# fmt: on
-
-#: The data each preset trains and tests on (see :func:`preset_data`).
-DATA_PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": {
-        "source": "procedural",
-        "labels": ["chequered", "polka-dotted", "striped"],
-        "n_train": 24,
-        "n_test": 12,
-        "size": 64,
-    },
-    "embedded": {"source": "procedural", "labels": "all", "n_train": 160, "n_test": 40, "size": 80},
-    "benchmark": {"source": "dtd10"},
-    "full": {"source": "dtd47"},
-}
 
 _BACKBONES: dict[str, tuple[type[nn.Module], list[int]]] = {
     "resnet18": (BasicBlock, [2, 2, 2, 2]),
@@ -179,9 +125,7 @@ def _merge_config(config: dict[str, Any] | str | None) -> dict[str, Any]:
     if config is None:
         config = {}
     if isinstance(config, str):
-        if config not in PRESETS:
-            raise ValueError(f"unknown preset {config!r}; valid: {list(PRESETS)}")
-        config = PRESETS[config]
+        config = presets.get("texture_classifier", config)
     unknown = set(config) - set(DEFAULT_CONFIG)
     if unknown:
         raise ValueError(
@@ -1234,7 +1178,8 @@ def preset_data(
     seed: int = 0,
     load_size: int | None = None,
 ) -> tuple[TextureData, TextureData]:
-    """``(train, test)`` :class:`TextureData` for a preset (see :data:`DATA_PRESETS`).
+    """``(train, test)`` :class:`TextureData` for a preset (``texture_data`` in
+    :data:`helpers.presets.TABLE`).
 
     - ``smoke``/``embedded``: procedural textures; test drawn from independent seeds.
     - ``benchmark``: DTD-10, official split 1 (train+val vs test). ``root`` is a folder
@@ -1242,13 +1187,11 @@ def preset_data(
       ``labels/``); by default the offline mirror (``$HELPERS_DATA_MIRROR``).
     - ``full``: DTD-47 through torchvision under ``root``.
 
-    ``load_size`` defaults to the preset's config (:data:`PRESETS`).
+    ``load_size`` defaults to the preset's ``texture_classifier`` config.
     """
-    if preset not in DATA_PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; valid: {list(DATA_PRESETS)}")
-    spec = DATA_PRESETS[preset]
+    spec = presets.get("texture_data", preset)
     if load_size is None:
-        load_size = PRESETS[preset].get("load_size")
+        load_size = presets.get("texture_classifier", preset).get("load_size")
     if spec["source"] == "procedural":
         from ..data.procedural import LABELS_EMBEDDED
 

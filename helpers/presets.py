@@ -1,0 +1,291 @@
+"""The one preset table: what ``smoke``, ``embedded``, ``benchmark`` and ``full`` mean.
+
+Every preset-dependent default of every chapter lives here, one entry per concern
+(:data:`TABLE`), and nowhere else: training budgets, the released networks a preset uses,
+the DI family, LAM steps and hard cases, test sets, the texture classifier's config and
+data, patch sampling, bootstrap replicates. Chapters resolve their ``None`` parameters with
+one call, :func:`fill`; the runner and the modules read the same table with :func:`get`.
+Changing what ``benchmark`` means is an edit of this file only.
+
+This module imports no torch (the runner validates presets before any kernel starts;
+``python -c "import helpers.presets"`` stays instant).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+#: The four scales every chapter runs at (README, "Presets").
+PRESETS: tuple[str, ...] = ("smoke", "embedded", "benchmark", "full")
+
+#: The zoo's members (their sizes: :data:`helpers.networks.zoo.MEMBERS`), in book order.
+ZOO: tuple[str, ...] = ("fsrcnn", "edsr_s", "edsr_m", "rcan_s", "nlsn_s", "srresnet_s")
+
+#: Released networks with published weights (:mod:`helpers.models.registry`).
+RELEASED: tuple[str, ...] = ("carn_m", "imdn", "pan", "grl_tiny")
+
+_BIG = ("benchmark", "full")
+
+
+def _cross(arch: str, widths: Sequence[int], depths: Sequence[int], at_w: int, at_d: int):
+    """A width sweep at depth ``at_d`` and a depth sweep at width ``at_w`` (shared centre),
+    as ``(arch, width, depth)`` triples."""
+    out = [(arch, w, at_d) for w in widths]
+    return out + [(arch, at_w, d) for d in depths if d != at_d]
+
+
+def _grid(arch: str, widths: Sequence[int], depths: Sequence[int]):
+    return [(arch, w, d) for w in widths for d in depths]
+
+
+def family_name(arch: str, width: int, depth: int) -> str:
+    """The DI family's name for a network: ``fsrcnn_d<width>_m<depth>`` (FSRCNN's shrink
+    ``s`` = 12) or ``edsr_f<width>_b<depth>``; :func:`helpers.networks.family.parse_member`
+    reads it back."""
+    return f"fsrcnn_d{width}_m{depth}" if arch == "fsrcnn" else f"edsr_f{width}_b{depth}"
+
+
+_EMBEDDED_FAMILY = _cross("fsrcnn", [16, 32, 56], [2, 4, 8], 32, 4) + _cross(
+    "edsr", [8, 16, 32], [2, 4, 8, 16], 16, 4
+)
+
+# fmt: off
+#: concern -> preset -> value. Read with :func:`get` (a deep copy).
+TABLE: dict[str, dict[str, Any]] = {
+    # The zoo's (and the DI family's) training recipe: the same recipe, fewer or more
+    # steps. ``lr_patch`` is the LR patch side (HR patch = lr_patch * scale).
+    # embedded/benchmark: all six members at x4 in ~8 min on 2 idle CPU cores. Measured on
+    # the embedded test images (x4, Y-PSNR; bicubic 28.68 dB): EDSR 4x16 gives 28.64 dB
+    # after 1000 steps at lr 5e-4 but 28.96 dB at 1e-3, so a short schedule wants a larger
+    # step than EDSR's 2e-4 (which assumes 300k steps); at 300 steps every member but
+    # SRResNet (global residual) was still below bicubic. full: DIV2K (point
+    # HELPERS_LOCAL_DIV2K_TRAIN at its HR folder).
+    "train_budget": {
+        "smoke": {"steps": 6, "batch": 4, "lr_patch": 12, "data": "embedded_train"},
+        "embedded": {"steps": 1000, "batch": 12, "lr_patch": 16, "lr": 1e-3,
+                     "data": "embedded_train"},
+        "benchmark": {"steps": 1000, "batch": 12, "lr_patch": 16, "lr": 1e-3,
+                      "data": "embedded_train"},
+        "full": {"steps": 300_000, "batch": 16, "lr_patch": 48, "data": "div2k_train"},
+    },
+    # Step multiplier per architecture. FSRCNN has no skip connection (its deconvolution
+    # must learn the whole image from a near-zero init) and costs ~1/4 of EDSR 8x32 per
+    # step: at 1000 steps it is 2.9 dB below bicubic, at 4000 steps 0.6 dB, for about the
+    # same wall time as EDSR 8x32 at 1000.
+    "train_step_factor": {
+        "smoke": {}, "embedded": {"fsrcnn": 4}, "benchmark": {"fsrcnn": 4}, "full": {},
+    },
+    # Released networks a chapter adds to the zoo by default.
+    "released": {"smoke": [], "embedded": [], "benchmark": list(RELEASED),
+                 "full": list(RELEASED)},
+    # The DI family as (arch, width, depth). embedded: two crosses (width sweep at a fixed
+    # depth, depth sweep at a fixed width) sized so that the 11 networks train in a quarter
+    # of an hour on two CPU cores with the zoo budget (EDSR's cost grows with width
+    # squared, so its width sweep stops at 32); their centres equal the zoo's fsrcnn and
+    # edsr_s. full: the paper's 15 + 15 on grids over its ranges.
+    "family": {
+        "smoke": _cross("fsrcnn", [8, 16], [1, 2], 16, 2) + _cross("edsr", [8, 16], [1, 2], 8, 2),
+        "embedded": _EMBEDDED_FAMILY,
+        "benchmark": list(_EMBEDDED_FAMILY),
+        "full": _grid("fsrcnn", [16, 32, 56, 96, 128], [2, 8, 16])
+        + _grid("edsr", [32, 64, 128, 192, 256], [10, 16, 24]),
+    },
+    # LAM path steps (the paper's right Riemann sum) and hard cases, shared by the LAM and
+    # DI chapters so that both attribute the same windows.
+    "lam_steps": {"smoke": 8, "embedded": 50, "benchmark": 50, "full": 50},
+    "n_hard": {"smoke": 1, "embedded": 6, "benchmark": 11, "full": 150},
+    # Where hard cases come from: the paper's rule over sub-images of the embedded test
+    # images (size/stride in HR px; smoke: first image only), or the LAM authors' crops.
+    "hard_cases": {
+        "smoke": {"source": "rule", "size": 128, "stride": 128, "first_image_only": True},
+        "embedded": {"source": "rule", "size": 256, "stride": 128, "first_image_only": False},
+        "benchmark": {"source": "lam_hard"},
+        "full": {"source": "lam_hard"},
+    },
+    # The DI chapter's PSNR/SSIM test set.
+    "di_test_set": {"smoke": "embedded_test", "embedded": "embedded_test",
+                    "benchmark": "set5", "full": "set5"},
+    # Test-set evaluation limits (images, centre crop in HR px): smoke scores one crop.
+    "eval_limit": {"smoke": {"limit": 1, "crop": 96}, "embedded": {}, "benchmark": {},
+                   "full": {}},
+    "di_eval_limit": {"smoke": {"limit": 1, "crop": 128}, "embedded": {}, "benchmark": {},
+                      "full": {}},
+    # The texture classifier (DeepTEN) per preset, overlaid on
+    # helpers.texture.classifier.DEFAULT_CONFIG. Timings: 2 shared CPU cores
+    # (scripts/bench_texture.py).
+    "texture_classifier": {
+        # Seconds: the tests' code path, tiny everything.
+        "smoke": {
+            "backbone": "resnet18", "stages": 2, "width": 16, "pretrained": False,
+            "reduce_dim": 16, "codewords": 8, "logit_scale": 16.0, "crop": 48, "batch": 16,
+            "steps": 40, "optimizer": "adamw", "lr": 3e-3, "weight_decay": 1e-4,
+            "schedule": "cosine", "ckpt_every": 20,
+        },
+        # Procedural textures (22 DTD classes), from scratch on CPU: a ResNet-18 cut after
+        # stage 3 at 3/8 width (24-48-96 channels), D=48, K=16 (768-d embedding), 64 px.
+        "embedded": {
+            "backbone": "resnet18", "stages": 3, "width": 24, "pretrained": False,
+            "reduce_dim": 48, "codewords": 16, "logit_scale": 16.0, "crop": 64, "batch": 32,
+            "steps": 1200, "optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4,
+            "schedule": "cosine", "warmup_steps": 50, "ckpt_every": 200,
+        },
+        # DTD-10 (mirror), official split 1 (train+val / test), from scratch on CPU; images
+        # resized to 128 px on the short side, 96 px crops. ImageNet weights only apply at
+        # width 64 (set "width": 64, "stages": 4 when torchvision's resnet18 is cached).
+        "benchmark": {
+            "backbone": "resnet18", "stages": 3, "width": 24, "pretrained": "auto",
+            "reduce_dim": 48, "codewords": 16, "logit_scale": 16.0, "crop": 96,
+            "load_size": 128, "batch": 32, "steps": 1000, "optimizer": "adamw", "lr": 2e-3,
+            "weight_decay": 1e-4, "schedule": "cosine", "warmup_steps": 50, "ckpt_every": 200,
+        },
+        # The paper: ResNet-50 DeepTEN (D=128, K=32: 4096-d embedding) on DTD-47 train+val,
+        # 224 px, batch 64, 600 epochs of 3760 images (35 250 steps), SGD lr 0.01 / 10 every
+        # 150 epochs, momentum 0.9, weight decay 1e-6; ImageNet weights when cached. GPU.
+        "full": {
+            "backbone": "resnet50", "stages": 4, "width": 64, "pretrained": "auto",
+            "reduce_dim": 128, "codewords": 32, "crop": 224, "load_size": 256, "batch": 64,
+            "steps": 35250, "optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
+            "weight_decay": 1e-6, "schedule": "step", "ckpt_every": 1000, "num_workers": 8,
+        },
+    },
+    # The data the texture classifier trains and tests on.
+    "texture_data": {
+        "smoke": {"source": "procedural", "labels": ["chequered", "polka-dotted", "striped"],
+                  "n_train": 24, "n_test": 12, "size": 64},
+        "embedded": {"source": "procedural", "labels": "all", "n_train": 160, "n_test": 40,
+                     "size": 80},
+        "benchmark": {"source": "dtd10"},
+        "full": {"source": "dtd47"},
+    },
+    # Patch sampling, datasets and models of both texture chapters (so that they hit the
+    # same cached labellings). ``datasets`` maps an SR set to its limit/crop options;
+    # ``train_set`` is the SR training data (profiles, Fig. 3-7); ``test_sets`` are
+    # super-resolved by every model. benchmark: embedded_test is profiled but not SR-ed.
+    # full: the sets need local folders ($HELPERS_LOCAL_<NAME>).
+    "texture_patches": {
+        "smoke": {
+            "size": 64, "n_per_image": 6,
+            "datasets": {"embedded_train": {"limit": 2, "crop": 256},
+                         "embedded_test": {"limit": 2, "crop": 192}},
+            "train_set": "embedded_train", "test_sets": ["embedded_test"],
+            "zoo": ["fsrcnn", "edsr_s"], "released": [], "n_boot": 200, "k_clusters": 3,
+        },
+        "embedded": {
+            "size": 128, "n_per_image": 50,
+            "datasets": {"embedded_train": {}, "embedded_test": {}},
+            "train_set": "embedded_train", "test_sets": ["embedded_test"],
+            "zoo": list(ZOO), "released": [], "n_boot": 2000, "k_clusters": 8,
+        },
+        "benchmark": {
+            "size": 128, "n_per_image": 50,
+            "datasets": {"embedded_train": {}, "embedded_test": {}, "set5": {}, "set14": {},
+                         "lam_hard": {}},
+            "train_set": "embedded_train", "test_sets": ["set5", "set14", "lam_hard"],
+            "zoo": list(ZOO), "released": list(RELEASED), "n_boot": 2000, "k_clusters": 10,
+        },
+        "full": {
+            "size": 128, "n_per_image": 50,
+            "datasets": {"div2k_train": {}, "set14": {}, "b100": {}, "urban100": {},
+                         "manga109": {}},
+            "train_set": "div2k_train",
+            "test_sets": ["set14", "b100", "urban100", "manga109"],
+            "zoo": list(ZOO), "released": list(RELEASED), "n_boot": 2000, "k_clusters": 15,
+        },
+    },
+    # Texture profiles, Fig. 7 (high-complexity vs all patches): training steps.
+    "f7_steps": {"smoke": 8, "embedded": 1000, "benchmark": 1000, "full": 20000},
+    # The 2-d projection of the texture manifold (PCA at smoke: skips numba's compile).
+    "projection": {"smoke": "pca", "embedded": "umap", "benchmark": "umap", "full": "umap"},
+    # Smallest label count for per-label statistics (Fig. 4 and Fig. 9).
+    "min_label_count": {"smoke": {"fig4": 2, "fig9": 1}, "embedded": {"fig4": 5, "fig9": 3},
+                        "benchmark": {"fig4": 5, "fig9": 3}, "full": {"fig4": 5, "fig9": 3}},
+}
+# fmt: on
+
+
+def check_preset(preset: str) -> str:
+    """Return ``preset`` or raise ``ValueError`` listing the valid presets."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; valid: {list(PRESETS)}")
+    return preset
+
+
+def get(concern: str, preset: str) -> Any:
+    """A deep copy of :data:`TABLE` ``[concern][preset]`` (``KeyError`` naming the valid
+    concerns, ``ValueError`` for an unknown preset)."""
+    check_preset(preset)
+    if concern not in TABLE:
+        raise KeyError(f"unknown preset concern {concern!r}; valid: {sorted(TABLE)}")
+    return copy.deepcopy(TABLE[concern][preset])
+
+
+def _f7_lr(preset: str) -> float:
+    # The zoo's learning rate; the EDSR default (2e-4) where the budget names none.
+    return get("train_budget", preset).get("lr", 2e-4)
+
+
+#: chapter -> parameter -> how its ``None`` resolves for a preset (a function of it).
+CHAPTER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "models_and_data": {
+        "zoo_members": lambda p: list(ZOO),
+        "released": lambda p: get("released", p),
+    },
+    "lam": {
+        "models": lambda p: list(ZOO) + get("released", p),
+        "n_hard": lambda p: get("n_hard", p),
+        "steps": lambda p: get("lam_steps", p),
+    },
+    "di_vs_psnr": {
+        "models": lambda p: list(ZOO) + get("released", p),
+        "n_hard": lambda p: get("n_hard", p),
+        "steps": lambda p: get("lam_steps", p),
+        "test_set": lambda p: get("di_test_set", p),
+        "family_members": lambda p: [family_name(*m) for m in get("family", p)],
+    },
+    "texture_profiles": {
+        "n_per_image": lambda p: get("texture_patches", p)["n_per_image"],
+        "projection": lambda p: get("projection", p),
+        "k_clusters": lambda p: get("texture_patches", p)["k_clusters"],
+        "f7_steps": lambda p: get("f7_steps", p),
+        "f7_lr": _f7_lr,
+        "f7_test": lambda p: get("texture_patches", p)["test_sets"][0],
+    },
+    "semantic_consistency": {
+        "models": lambda p: [
+            *get("texture_patches", p)["zoo"],
+            *get("texture_patches", p)["released"],
+        ],
+        "datasets": lambda p: get("texture_patches", p)["test_sets"],
+        "n_per_image": lambda p: get("texture_patches", p)["n_per_image"],
+        "n_boot": lambda p: get("texture_patches", p)["n_boot"],
+    },
+}
+
+
+def chapter_defaults(chapter: str, preset: str) -> dict[str, Any]:
+    """Every preset-resolved default of ``chapter`` (parameter -> value) at ``preset``."""
+    check_preset(preset)
+    if chapter not in CHAPTER_DEFAULTS:
+        raise KeyError(f"no preset defaults for {chapter!r}; chapters: {sorted(CHAPTER_DEFAULTS)}")
+    return {name: rule(preset) for name, rule in CHAPTER_DEFAULTS[chapter].items()}
+
+
+def fill(chapter: str, preset: str, **params: Any) -> tuple[Any, ...]:
+    """The chapter's parameters with every ``None`` replaced by the preset's default.
+
+    ``models, n_hard = fill("lam", preset, models=models, n_hard=n_hard)``: the values come
+    back in the order given; a value that is not ``None`` is kept as the reader set it. A
+    name the chapter has no preset default for raises ``KeyError`` naming the valid ones.
+    """
+    defaults = CHAPTER_DEFAULTS.get(chapter)
+    if defaults is None:
+        raise KeyError(f"no preset defaults for {chapter!r}; chapters: {sorted(CHAPTER_DEFAULTS)}")
+    check_preset(preset)
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise KeyError(
+            f"{chapter}: no preset default for {unknown}; parameters with one: {sorted(defaults)}"
+        )
+    return tuple(defaults[k](preset) if v is None else v for k, v in params.items())
