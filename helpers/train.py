@@ -1,20 +1,20 @@
 """The one training loop every chapter uses, with config-keyed, resumable checkpoints.
 
 A :class:`TrainConfig` names everything that determines the trained weights (data, model,
-loss, steps, seed, ...). Its hash, together with a hash of the source of the modules that
-define the model, the data pipeline and this loop, keys the checkpoint file: a second call
-with the same config loads the finished weights instead of training; an interrupted run
-resumes from its last atomic checkpoint (model, optimiser, scheduler and sampler RNG), so
-the resumed run ends with the same weights as an uninterrupted one.
+loss, steps, seed, ...). Its hash, together with a digest of the source of the modules that
+define the model, the data pipeline and this loop, keys the checkpoint file
+(:mod:`helpers.cache`): a second call with the same config loads the finished weights
+instead of training; an interrupted run resumes from its last atomic checkpoint (model,
+optimiser, scheduler and sampler RNG), so the resumed run ends with the same weights as an
+uninterrupted one. An evaluation callback (:func:`train`'s ``callback``) sees the model
+every ``callback_every`` steps, for learning curves.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import math
-import pickle
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,11 +26,16 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .io import save_torch
-from .runtime import data_dir, resolve_device
+from . import cache
+from .data import load_images
+from .data.resize import hr_lr_pair, modcrop
+from .models import build
+from .runtime import resolve_device
 
 #: A loss takes ``(sr, hr, lr, model)`` and returns a scalar tensor.
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, nn.Module], torch.Tensor]
+#: An evaluation callback takes ``(step, model)``: ``step`` updates done, model in eval mode.
+Callback = Callable[[int, nn.Module], None]
 
 _BUILTIN_LOSSES: dict[str, LossFn] = {
     "l1": lambda sr, hr, lr, m: F.l1_loss(sr, hr),
@@ -74,29 +79,23 @@ class TrainConfig:
 
 
 def _source_hash() -> str:
-    """Hash of the source files whose changes would change trained weights."""
-    root = Path(__file__).resolve().parent
-    files = [root / "train.py", *sorted((root / "data").glob("*.py"))]
-    files += sorted((root / "models").glob("*.py"))
-    h = hashlib.sha256()
-    for f in files:
-        if f.is_file():
-            h.update(f.name.encode())
-            h.update(f.read_bytes())
-    return h.hexdigest()[:16]
+    """Digest of the sources whose changes would change trained weights."""
+    return cache.code_digest(
+        "train.py", "data/resize.py", "data/sets.py", "data/download.py", "models"
+    )
 
 
 def config_key(config: TrainConfig) -> str:
     """A stable hex key of the config and of the code version of the training path."""
-    blob = json.dumps({"config": config.to_dict(), "code": _source_hash()}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+    return cache.key("train", config.to_dict(), _source_hash(), length=20)
 
 
 class PatchSampler:
     """Aligned random HR/LR patch pairs from whole images, sampled on the fly.
 
-    LR images are made once per image (MATLAB-compatible bicubic, 8-bit rounded), so a
-    step only gathers crops: ``sample(batch)`` -> ``(lr (B,3,p/s,p/s), hr (B,3,p,p))``,
+    LR images are made once per image (:func:`helpers.data.resize.hr_lr_pair`; or
+    ``degrade(hr)``; or given as ``lr_images``, each exactly HR/scale), so a step only
+    gathers crops: ``sample(batch)`` -> ``(lr (B,3,p/s,p/s), hr (B,3,p,p))``,
     with random flips and transposes (the EDSR augmentation), all from one generator.
     """
 
@@ -109,7 +108,6 @@ class PatchSampler:
         degrade: Callable[[torch.Tensor], torch.Tensor] | None = None,
         lr_images: list[torch.Tensor] | None = None,
     ) -> None:
-        from .data.resize import bicubic_down_uint8, modcrop
 
         if patch % scale:
             raise ValueError(f"patch ({patch}) must be a multiple of scale ({scale})")
@@ -121,7 +119,19 @@ class PatchSampler:
                 f"{len(small)} training image(s) are smaller than the patch ({patch} px, "
                 f"smallest side {min(min(s.shape[-2:]) for s in small)}); use a smaller patch"
             )
-        self.lr = [(degrade or (lambda x: bicubic_down_uint8(x, scale)))(im) for im in self.hr]
+        if lr_images is not None:
+            if degrade is not None:
+                raise ValueError("give lr_images or degrade, not both")
+            self.lr = list(lr_images)
+            bad = [
+                i
+                for i, (lo, hi) in enumerate(zip(self.lr, self.hr, strict=True))
+                if tuple(lo.shape[-2:]) != (hi.shape[-2] // scale, hi.shape[-1] // scale)
+            ]
+            if bad:
+                raise ValueError(f"lr_images {bad} are not their HR image's size / {scale}")
+        else:
+            self.lr = [degrade(im) if degrade else hr_lr_pair(im, scale)[1] for im in self.hr]
         # Sample images in proportion to their area, so every pixel is equally likely.
         areas = torch.tensor([float(im.shape[-2] * im.shape[-1]) for im in self.hr])
         self.weights = areas / areas.sum()
@@ -171,9 +181,14 @@ class TrainResult:
 
 
 def checkpoint_path(config: TrainConfig, cache_dir: str | Path | None = None) -> Path:
-    """Where the checkpoint for ``config`` lives (``<cache>/train/<model>-x<s>-<key>.pt``)."""
-    root = Path(cache_dir) if cache_dir is not None else data_dir() / "train"
-    return root / f"{config.model}-x{config.scale}-{config_key(config)}.pt"
+    """Where the checkpoint for ``config`` lives (``<cache>/train/<model>-x<s>-<key>.pt``;
+    ``cache_dir`` replaces ``<cache>/train``)."""
+    return cache.entry_path(
+        "train" if cache_dir is None else "",
+        config_key(config),
+        root=cache_dir,
+        prefix=f"{config.model}-x{config.scale}-",
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -182,11 +197,8 @@ def _training_pairs(data: str, scale: int) -> tuple[list[torch.Tensor], list[tor
 
     Cached per process: a chapter training a dozen models prepares the images once.
     """
-    from .data import load_images
-    from .data.resize import bicubic_down_uint8, modcrop
-
-    hr = [modcrop(im, scale) for _, im in load_images(data)]
-    return hr, [bicubic_down_uint8(im, scale) for im in hr]
+    pairs = [hr_lr_pair(im, scale) for _, im in load_images(data)]
+    return [hr for hr, _ in pairs], [lr for _, lr in pairs]
 
 
 def train(
@@ -198,6 +210,8 @@ def train(
     ckpt_every: int = 200,
     progress: bool = True,
     desc: str | None = None,
+    callback: Callback | None = None,
+    callback_every: int | None = None,
 ) -> TrainResult:
     """Train (or load, or resume) the model ``config`` describes; returns it in eval mode.
 
@@ -205,9 +219,23 @@ def train(
     ``config.data``. Passing images that differ from ``config.data`` is the caller's
     responsibility: name them in ``config.data`` so the cache key differs.
     A loss that becomes NaN/inf raises ``FloatingPointError`` naming the step.
-    """
-    from .models import build
 
+    ``callback(step, model)`` runs before the update of every step that is a multiple of
+    ``callback_every`` (``step`` = updates done so far, so 0 is the untrained model) and
+    once after the last step, with the model in eval mode (restored to train mode after)
+    and no gradient; it must not draw from torch's global RNG. It only runs while
+    training: a finished checkpoint loaded from the cache calls nothing, and a resumed run
+    calls it from the resumed step on, so a caller that records a curve caches the curve
+    itself (keyed by the same config) and retrains from scratch when it is missing.
+    """
+    if callback is not None and (
+        not isinstance(callback_every, int)
+        or isinstance(callback_every, bool)
+        or callback_every < 1
+    ):
+        raise ValueError(
+            f"callback_every must be a positive int with a callback, got {callback_every!r}"
+        )
     device = resolve_device(device)
     if loss_fn is None:
         if config.loss not in _BUILTIN_LOSSES:
@@ -221,18 +249,7 @@ def train(
 
     torch.manual_seed(config.seed)
     model = build(config.model, config.scale, **config.model_kwargs).to(device)
-    state: dict[str, Any] | None = None
-    if path.is_file():
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except (
-            RuntimeError,
-            EOFError,
-            pickle.UnpicklingError,
-        ):  # damaged cache: retrain
-            path.unlink()
-        if state is not None and state.get("key") != key:
-            state = None
+    state = cache.load(path, key, "training checkpoint")
     if state is not None and state["done"]:
         model.load_state_dict(state["model"])
         return TrainResult(
@@ -257,10 +274,10 @@ def train(
         step, seconds, history = state["step"], state["seconds"], state["history"]
 
     def save(done: bool) -> None:
-        save_torch(
+        cache.save(
             path,
+            key,
             {
-                "key": key,
                 "config": json.dumps(config.to_dict(), sort_keys=True),
                 "done": done,
                 "step": step,
@@ -274,6 +291,12 @@ def train(
             },
         )
 
+    def evaluate(at: int) -> None:
+        model.eval()
+        with torch.no_grad():
+            callback(at, model)
+        model.train()
+
     model.train()
     bar = tqdm(
         total=config.steps,
@@ -285,6 +308,8 @@ def train(
     losses = torch.zeros(0, device=device)
     t0 = time.perf_counter()
     while step < config.steps:
+        if callback is not None and step % callback_every == 0:
+            evaluate(step)
         lr, hr = sampler.sample(config.batch)
         lr, hr = lr.to(device, non_blocking=True), hr.to(device, non_blocking=True)
         loss = loss_fn(model(lr), hr, lr, model)
@@ -315,4 +340,6 @@ def train(
     bar.close()
     if config.steps == 0:
         save(done=True)
+    if callback is not None:
+        evaluate(step)
     return TrainResult(model.eval(), config, key, path, seconds, history, False)

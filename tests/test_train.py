@@ -112,3 +112,45 @@ def test_zoo_configs_cover_every_member_and_preset():
         check_preset("huge")
     with pytest.raises(ValueError, match="edsr_s"):
         zoo_config("vgg", 4, "smoke")
+
+
+def test_callback_sees_the_model_at_the_stated_steps_and_changes_nothing(tmp_path):
+    plain = tr.train(_config(), images=_images(), cache_dir=tmp_path / "a", progress=False)
+    seen: list[tuple[int, bool, bool]] = []
+
+    def record(step, model):
+        seen.append((step, model.training, torch.is_grad_enabled()))
+
+    watched = tr.train(
+        _config(), images=_images(), cache_dir=tmp_path / "b", progress=False,
+        callback=record, callback_every=2,
+    )  # fmt: skip
+    assert [s for s, _, _ in seen] == [0, 2, 4, 6]
+    assert not any(training or grad for _, training, grad in seen)
+    assert watched.history == plain.history  # the same updates, the same losses
+    for a, b in zip(
+        plain.model.state_dict().values(), watched.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="callback_every"):
+        tr.train(_config(), images=_images(), cache_dir=tmp_path / "c", callback=record)
+
+
+def test_sampler_uses_given_lr_images_and_checks_their_size():
+    hr = _images()
+    pairs = [tr.hr_lr_pair(im, 2) for im in hr]
+    lrs = [lr for _, lr in pairs]
+    a = tr.PatchSampler(hr, 2, 16, seed=0, lr_images=lrs)
+    b = tr.PatchSampler(hr, 2, 16, seed=0)
+    for x, y in zip(a.sample(4), b.sample(4), strict=True):
+        assert torch.equal(x, y)
+    with pytest.raises(ValueError, match="not their HR image's size"):
+        tr.PatchSampler(hr, 2, 16, seed=0, lr_images=[lr[..., :-1, :] for lr in lrs])
+
+
+def test_damaged_checkpoint_warns_and_retrains(tmp_path):
+    first = tr.train(_config(), images=_images(), cache_dir=tmp_path, progress=False)
+    first.path.write_bytes(first.path.read_bytes()[:100])
+    with pytest.warns(UserWarning, match="unusable"):
+        again = tr.train(_config(), images=_images(), cache_dir=tmp_path, progress=False)
+    assert not again.cached and again.history == first.history

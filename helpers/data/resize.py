@@ -35,6 +35,7 @@ __all__ = [
     "imresize",
     "modcrop",
     "bicubic_down_uint8",
+    "hr_lr_pair",
     "match_report",
     "match_dataset",
     "contributions",
@@ -265,6 +266,17 @@ def bicubic_down_uint8(hr: torch.Tensor, scale: int) -> torch.Tensor:
         levels = hr.to(torch.float32)
     lr = _resize(levels, 1.0 / scale, None, antialias=True, round_uint8=True, acc_dtype=work)
     return (lr / 255.0).to(out_dtype)
+
+
+def hr_lr_pair(hr: torch.Tensor, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The SR convention's training/test pair of an HR image: ``(modcrop(hr), LR)``.
+
+    The one place the book makes LR from HR: HR (N, C, H, W) in [0, 1] cropped to a
+    multiple of ``scale`` (top-left kept), and its MATLAB-bicubic LR rounded to 8 bit
+    (:func:`bicubic_down_uint8`), (N, C, H // scale, W // scale) in [0, 1].
+    """
+    hr = modcrop(hr, scale)
+    return hr, bicubic_down_uint8(hr, scale)
 
 
 def match_report(ours: torch.Tensor, ref: torch.Tensor) -> dict[str, float | int]:

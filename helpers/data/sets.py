@@ -16,7 +16,7 @@ import torch
 
 from ..io import load_image
 from .download import fetch, keys, manifest
-from .resize import bicubic_down_uint8, modcrop
+from .resize import hr_lr_pair, modcrop
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
@@ -86,7 +86,7 @@ def load_sr_set(
 
     ``name`` is one of :data:`SR_SETS` or, with ``folder`` (or ``$HELPERS_LOCAL_<NAME>``),
     any name for a folder of HR images. Set5/Set14 use their MATLAB-made LR; other sets get
-    LR from :func:`helpers.resize.bicubic_down_uint8` (MATLAB-compatible, rounded to 8 bit).
+    LR from :func:`helpers.data.resize.hr_lr_pair` (MATLAB-compatible, rounded to 8 bit).
     ``limit`` keeps the first images only and ``crop`` cuts a centred ``crop`` x ``crop``
     HR window (a multiple of ``scale``) with its LR, for quick runs.
     """
@@ -96,11 +96,11 @@ def load_sr_set(
     items, local = _items(name, folder)
     pairs = []
     for stem, path in items[:limit]:
-        hr = modcrop(load_image(path), scale)
         if not local and name in _SHIPPED_LR:
+            hr = modcrop(load_image(path), scale)
             lr = load_image(fetch(f"{name}/LR_bicubic/X{scale}/{stem}x{scale}.png"))
         else:
-            lr = bicubic_down_uint8(hr, scale)
+            hr, lr = hr_lr_pair(load_image(path), scale)
         if lr.shape[-2] * scale != hr.shape[-2] or lr.shape[-1] * scale != hr.shape[-1]:
             raise ValueError(f"{name}/{stem}: LR {tuple(lr.shape)} is not HR/{scale}")
         if crop is not None:
