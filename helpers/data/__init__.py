@@ -5,7 +5,8 @@
 - ``resize``: MATLAB-compatible bicubic ``imresize`` and the one HR->LR pair function.
 - ``degradations``: seeded blur, noise and JPEG (the one Gaussian kernel lives here).
 - ``patches``: random and grid patch samplers.
-- ``procedural``: procedurally generated textures under DTD's label names.
+- ``procedural`` + ``patterns``: procedurally generated textures under DTD's label names
+  (the public API and sampling context; one generator per label).
 
 May import: ``helpers.io``, ``helpers.runtime``, ``helpers.cache``. Nothing above it.
 """
