@@ -110,6 +110,15 @@ TABLE: dict[str, dict[str, Any]] = {
     # Test-set evaluation limits (images, centre crop in HR px): smoke scores one crop.
     "eval_limit": {"smoke": {"limit": 1, "crop": 96}, "embedded": {}, "benchmark": {},
                    "full": {}},
+    # Models and data: the scales and sets the released networks are scored on (each at
+    # the scales its weights exist for), and how many Set5/Set14 images the resize check
+    # remakes (None: all).
+    "released_eval": {
+        "smoke": {"scales": [4], "sets": ["set5"], "resize_check_limit": 1},
+        "embedded": {"scales": [2, 3, 4], "sets": ["set5", "set14"], "resize_check_limit": None},
+        "benchmark": {"scales": [2, 3, 4], "sets": ["set5", "set14"], "resize_check_limit": None},
+        "full": {"scales": [2, 3, 4], "sets": ["set5", "set14"], "resize_check_limit": None},
+    },
     "di_eval_limit": {"smoke": {"limit": 1, "crop": 128}, "embedded": {}, "benchmark": {},
                       "full": {}},
     # The texture classifier (DeepTEN) per preset, overlaid on
