@@ -7,7 +7,10 @@ Public API:
 - :func:`load_released` / :func:`available_released`: PAN, IMDN, CARN-M (this package's
   modules, strict key match) and GRL-tiny (through spandrel) with published weights.
 - :func:`load_spandrel`: any SR file spandrel recognises (RCAN, SwinIR, ESRGAN, ...).
-- :class:`SRModel` / :func:`wrap`: eval mode, device, padding, output-size check.
+- :class:`SRModel` / :func:`wrap`: eval mode, device, padding, output-size check;
+  :func:`unwrap` the bare network inside.
+- :func:`weights_digest`: a stable sha256 of a network's weights, however it is wrapped
+  (``SRModel.digest``), for cache keys.
 - :func:`safe_load_state_dict`: tensors only, never code.
 - :func:`empirical_receptive_field`, :func:`analytic_receptive_field`,
   :func:`param_count`.
@@ -34,7 +37,7 @@ from .registry import (
     size_params,
 )
 from .weights import WeightFileError, safe_load_state_dict
-from .wrapper import SRModel, wrap
+from .wrapper import SRModel, unwrap, weights_digest, wrap
 
 __all__ = [
     "RELEASED",
@@ -53,5 +56,7 @@ __all__ = [
     "param_count",
     "safe_load_state_dict",
     "size_params",
+    "unwrap",
+    "weights_digest",
     "wrap",
 ]

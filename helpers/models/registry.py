@@ -211,7 +211,8 @@ class SpandrelNet(nn.Module):
     """A spandrel model under this package's convention: (N, 3, h, w) in [0, 1] ->
     (N, 3, s*h, s*w), unclamped (spandrel's own call clamps in place, which attribution
     must avoid). Attributes from the descriptor: ``scale``, ``pad_multiple``,
-    ``min_size``; ``receptive_field`` is ``None`` (unknown, treated as global)."""
+    ``min_size``, ``architecture`` (spandrel's name, e.g. ``"ESRGAN"``) and ``purpose``
+    (``"SR"``); ``receptive_field`` is ``None`` (unknown, treated as global)."""
 
     def __init__(self, descriptor: Any) -> None:
         super().__init__()
@@ -224,7 +225,9 @@ class SpandrelNet(nn.Module):
         self.pad_multiple = int(req.multiple_of or 1)
         self.min_size = int(req.minimum or 1)
         self.receptive_field = None
-        self.name = str(descriptor.architecture.name).lower()
+        self.architecture = str(descriptor.architecture.name)
+        self.purpose = str(descriptor.purpose)
+        self.name = self.architecture.lower()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._call_fn is not None:
@@ -233,6 +236,10 @@ class SpandrelNet(nn.Module):
 
 
 def _spandrel_module(sd: dict[str, torch.Tensor], path: Path) -> SpandrelNet:
+    """The spandrel network ``sd`` holds, refused unless it is RGB -> RGB super-resolution
+    (scale > 1, any input shape). Raises :class:`WeightFileError` naming ``path``."""
+    # spandrel (and its ~40 architectures) is imported only when a foreign file is
+    # loaded: the book's own networks never need it, and importing it takes seconds.
     import spandrel
 
     try:
@@ -243,11 +250,21 @@ def _spandrel_module(sd: dict[str, torch.Tensor], path: Path) -> SpandrelNet:
             "include ESRGAN, SwinIR, RCAN, HAT, GRL, DAT and more (see spandrel's README)"
         ) from err
     if not isinstance(desc, spandrel.ImageModelDescriptor):
-        raise WeightFileError(f"{path}: a {type(desc).__name__} is not an image-to-image model")
+        raise WeightFileError(
+            f"{path}: a {type(desc).__name__} ({desc.architecture.name}, purpose "
+            f"{desc.purpose!r}) is not an image-to-image model; this package needs RGB "
+            "super-resolution (LR image in, x2/x3/x4 image out)"
+        )
     if desc.input_channels != 3 or desc.output_channels != 3:
         raise WeightFileError(
             f"{path}: {desc.architecture.name} maps {desc.input_channels} to "
             f"{desc.output_channels} channels; this package needs RGB to RGB"
+        )
+    if desc.purpose != "SR" or desc.scale < 2:
+        raise WeightFileError(
+            f"{path}: {desc.architecture.name} is a {desc.purpose!r} model (scale "
+            f"x{desc.scale}), not super-resolution; this package needs an SR network "
+            "(x2, x3, x4, ...)"
         )
     if desc.size_requirements.square:
         raise WeightFileError(
@@ -257,17 +274,48 @@ def _spandrel_module(sd: dict[str, torch.Tensor], path: Path) -> SpandrelNet:
     return SpandrelNet(desc)
 
 
-def load_spandrel(path: str | Path, device: str | torch.device | None = None) -> SRModel:
+def load_spandrel(
+    path: str | Path,
+    device: str | torch.device | None = None,
+    *,
+    scale: int | None = None,
+    name: str | None = None,
+) -> SRModel:
     """Load any SR weight file spandrel recognises (RCAN, SwinIR, ESRGAN, GRL, ...).
 
-    The file is read with ``torch.load(weights_only=True)`` (or safetensors), the
-    architecture detected by spandrel, and the network wrapped as an :class:`SRModel`:
+    The file (``.pth``, ``.pt``, ``.ckpt`` or ``.safetensors``) is read with
+    ``torch.load(weights_only=True)`` (or safetensors), the architecture and its scale
+    detected by spandrel from the tensors, and the network wrapped as an :class:`SRModel`:
     (N, 3, h, w) in [0, 1] -> (N, 3, s*h, s*w), eval mode, on ``device``. Its
-    ``receptive_field`` is ``None`` (not derived for foreign architectures).
+    ``receptive_field`` is ``None`` (not derived for foreign architectures;
+    :func:`helpers.networks.resolve.resolve` measures it).
+
+    Args:
+        path: the weight file.
+        device: default CUDA when available, else CPU.
+        scale: the SR factor the caller needs; a file of another scale is refused
+            (default: accept the file's).
+        name: the model's label (default: spandrel's architecture name in lower case,
+            e.g. ``"esrgan"``).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        WeightFileError (ValueError): an unreadable or code-carrying file, an architecture
+            spandrel does not know, a model that is not RGB super-resolution (a denoiser,
+            a grey-scale or inpainting model), or a scale other than ``scale``.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     sd = safe_load_state_dict(path, strip_prefixes=())
-    return SRModel(_spandrel_module(sd, path), device=device)
+    net = _spandrel_module(sd, path)
+    if scale is not None and net.scale != scale:
+        raise WeightFileError(
+            f"{path} holds an x{net.scale} {net.architecture} network (scale read from the "
+            f"file), but x{scale} is asked for; run at scale={net.scale} or use an "
+            f"x{scale} file"
+        )
+    if name is not None:
+        net.name = name
+    return SRModel(net, device=device)
 
 
 def load_released(

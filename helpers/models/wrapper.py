@@ -3,11 +3,16 @@
 The wrapper puts a model in eval mode on a device, moves inputs there, pads inputs to the
 size the model needs (``pad_multiple``/``min_size``, reflect padding at the bottom/right)
 and crops the output back to exactly ``scale x`` the input, and checks that the model
-really returned that size. It exposes ``scale``, ``receptive_field``, ``pad_multiple`` and
-``name`` for the chapters (the LAM crop, the receptive-field tables).
+really returned that size. It exposes ``scale``, ``receptive_field``, ``pad_multiple``,
+``name``, ``origin`` and ``train_steps`` for the chapters (the LAM crop, the
+receptive-field tables), and :attr:`SRModel.digest`, the :func:`weights_digest` cache keys
+use.
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
 
 import torch
 import torch.nn.functional as F
@@ -33,6 +38,11 @@ class SRModel(nn.Module):
             saturated pixels, which attribution must not lose; metrics clamp and quantize.
         pad_mode: ``"reflect"`` (falls back to ``"replicate"`` where the pad is wider than
             the image) or ``"replicate"``.
+        origin: where the network came from, for tables and reports: ``"zoo"``,
+            ``"family"``, ``"released"``, ``"file"``, ``"callable"`` (see
+            :func:`helpers.networks.resolve.resolve`) or ``None`` (not said).
+        train_steps: optimiser steps the book trained it for; ``None`` for networks
+            trained elsewhere (released weights, a user's file or module).
 
     Parameters are not frozen; call :meth:`frozen` for attribution (no weight gradients).
     """
@@ -48,6 +58,8 @@ class SRModel(nn.Module):
         device: str | torch.device | None = None,
         clamp: bool = False,
         pad_mode: str = "reflect",
+        origin: str | None = None,
+        train_steps: int | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(model, nn.Module):
@@ -59,6 +71,10 @@ class SRModel(nn.Module):
             )
         if pad_mode not in ("reflect", "replicate"):
             raise ValueError(f"pad_mode must be 'reflect' or 'replicate', got {pad_mode!r}")
+        if train_steps is not None and (
+            isinstance(train_steps, bool) or not isinstance(train_steps, int) or train_steps < 0
+        ):
+            raise ValueError(f"train_steps must be a non-negative int or None, got {train_steps!r}")
         self.model = model
         self.scale = scale
         self.name = name or getattr(model, "name", None) or type(model).__name__.lower()
@@ -71,6 +87,9 @@ class SRModel(nn.Module):
         self.min_size = int(min_size or getattr(model, "min_size", 1) or 1)
         self.clamp = clamp
         self.pad_mode = pad_mode
+        self.origin = origin
+        self.train_steps = train_steps
+        self._digest: str | None = None
         # Parameter-free models (bicubic) still need to know their device.
         self.register_buffer("_anchor", torch.empty(0), persistent=False)
         self.to(resolve_device(device))
@@ -80,6 +99,15 @@ class SRModel(nn.Module):
     def device(self) -> torch.device:
         """The device the model runs on."""
         return self._anchor.device
+
+    @property
+    def digest(self) -> str:
+        """:func:`weights_digest` of the wrapped network (hex sha256, 64 chars), computed on
+        first access and kept: the book's models are frozen in eval mode, so weights
+        changed in place afterwards are not seen."""
+        if self._digest is None:
+            self._digest = weights_digest(self)
+        return self._digest
 
     def frozen(self, frozen: bool = True) -> SRModel:
         """Stop (or with ``frozen=False`` restart) gradients to the weights; returns self."""
@@ -123,8 +151,61 @@ class SRModel(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"name={self.name!r}, scale={self.scale}, receptive_field={self.receptive_field}, "
-            f"pad_multiple={self.pad_multiple}"
+            f"pad_multiple={self.pad_multiple}, origin={self.origin!r}"
         )
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The bare network inside ``model``: ``.model`` of an :class:`SRModel`, recursively
+    (an SRModel of an SRModel unwraps twice); any other module is returned as is."""
+    while isinstance(model, SRModel):
+        model = model.model
+    return model
+
+
+def _tensor_bytes(t: torch.Tensor) -> bytes:
+    """The raw bytes of ``t`` on the CPU, C order (any dtype, bfloat16 included)."""
+    t = t.detach().to("cpu").contiguous().reshape(-1)
+    return t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
+
+
+def weights_digest(model: nn.Module) -> str:
+    """A stable hex sha256 (64 chars) of a network's weights, the same however it is wrapped.
+
+    ``model`` is unwrapped first (:func:`unwrap`: a raw module, an :class:`SRModel` and an
+    SRModel of an SRModel of the same network give the same digest). Hashed, in this
+    order: the bare network's class (module and qualified name) and its ``config`` when
+    it has one (the registry's build settings: two networks can share every tensor and
+    still compute different things, e.g. SRResNet with and without ``global_residual``);
+    the SR scale (the first ``scale`` attribute along the wrapping chain, outermost
+    first; ``None`` when none says); then every ``state_dict()`` entry in sorted key
+    order: its name, dtype, shape and raw bytes (on the CPU, so the device does not
+    matter). Non-persistent buffers are not part of it. One weight changed by 1e-6
+    changes the digest.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    scale = None
+    m: nn.Module = model
+    while True:
+        if scale is None:
+            scale = getattr(m, "scale", None)
+        if not isinstance(m, SRModel):
+            break
+        m = m.model
+    cls = type(m)
+    head = {
+        "class": f"{cls.__module__}.{cls.__qualname__}",
+        "config": getattr(m, "config", None),
+        "scale": scale,
+    }
+    h = hashlib.sha256(json.dumps(head, sort_keys=True, default=str).encode())
+    sd = m.state_dict()
+    for name in sorted(sd):
+        t = sd[name]
+        h.update(f"\0{name}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
+        h.update(_tensor_bytes(t))
+    return h.hexdigest()
 
 
 def wrap(model: nn.Module, device: str | torch.device | None = None, **kwargs) -> SRModel:
