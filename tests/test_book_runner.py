@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 from conftest import BOOK, FIXTURES, REPO
 
-from helpers.book import BookError, Parameter, make_plan, parse_value, runner
+from helpers.book import BookError, Parameter, builtwith, chapters, make_plan, parse_value, runner
+from helpers.book import plan as plan_module
+from helpers.book.plan import Plan
 
 
 @pytest.fixture
@@ -35,6 +37,19 @@ def tiny_book(tmp_path: Path) -> Path:
         "format: jb-book\nroot: intro\nchapters:\n  - file: tiny_chapter\n"
     )
     return src
+
+
+@pytest.fixture
+def models_book(tiny_book: Path) -> Path:
+    """The tiny book whose chapter also declares a list and a str parameter."""
+    import nbformat
+
+    path = tiny_book / "tiny_chapter.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source += '\nmodels = ["edsr_m"]\nlabel = "run"'
+    nbformat.write(nb, path)
+    return tiny_book
 
 
 @pytest.fixture
@@ -94,14 +109,14 @@ def test_toc_files_walks_parts_and_sections() -> None:
             {"caption": "B", "chapters": [{"file": "b"}]},
         ],
     }
-    assert runner.toc_files(toc) == ["intro", "a", "a1.ipynb", "b"]
-    pruned = runner._prune_toc(toc, {"b"})
-    assert runner.toc_files(pruned) == ["intro", "a", "a1.ipynb"]
-    assert runner.toc_files(runner._append_to_toc(pruned, "built_with"))[-1] == "built_with"
+    assert chapters.toc_files(toc) == ["intro", "a", "a1.ipynb", "b"]
+    pruned = chapters._prune_toc(toc, {"b"})
+    assert chapters.toc_files(pruned) == ["intro", "a", "a1.ipynb"]
+    assert chapters.toc_files(chapters._append_to_toc(pruned, "built_with"))[-1] == "built_with"
 
 
 def test_parameters_cell_of_fixture() -> None:
-    params = runner.parameters_cell(FIXTURES / "tiny_chapter.ipynb")
+    params = chapters.parameters_cell(FIXTURES / "tiny_chapter.ipynb")
     assert list(params) == ["preset", "results_dir", "seed", "frequency", "n_points", "fail"]
     assert params["frequency"] == Parameter("frequency", 2.0, "2.0", True)
 
@@ -113,18 +128,18 @@ def test_parameters_cell_missing(tmp_path: Path) -> None:
     path = tmp_path / "bare.ipynb"
     nbformat.write(nb, path)
     with pytest.raises(BookError, match="no cell tagged 'parameters'"):
-        runner.parameters_cell(path)
+        chapters.parameters_cell(path)
 
 
 def test_flatten_results() -> None:
-    rows = dict(runner.flatten({"a": {"b": 1.5, "c": [1, 2]}, "d": list(range(20))}))
+    rows = dict(builtwith.flatten({"a": {"b": 1.5, "c": [1, 2]}, "d": list(range(20))}))
     assert rows == {"a.b": 1.5, "a.c": "[1, 2]", "d": "[20 items, see the JSON below]"}
 
 
 # ----------------------------------------------------------------------- bad input
 
 
-def _plan(book: Path, tmp_path: Path, **kwargs: object) -> runner.Plan:
+def _plan(book: Path, tmp_path: Path, **kwargs: object) -> Plan:
     kwargs.setdefault("preset", "smoke")
     return make_plan(book, results_dir=tmp_path / "results", **kwargs)
 
@@ -190,6 +205,85 @@ def test_good_plan_coerces_values(tiny_book: Path, tmp_path: Path, no_kernel: No
     }
 
 
+def test_yaml_list_value_reaches_plan(models_book: Path, tmp_path: Path, no_kernel: None) -> None:
+    """-y values are typed by YAML, merged with -p values and checked by the same rules."""
+    plan = _plan(
+        models_book,
+        tmp_path,
+        params=[("n_points", "50")],
+        yaml_params=["models: [edsr_m, /path/to/my_x4.pth]", "{frequency: 3, label: 4}"],
+        check_kernel_exists=False,
+    )
+    params = plan.parameters["tiny_chapter"]
+    assert params["models"] == ["edsr_m", "/path/to/my_x4.pth"]
+    assert params["n_points"] == 50
+    assert params["frequency"] == 3.0 and isinstance(params["frequency"], float)
+    assert params["label"] == "4"  # a str default keeps the text, as with -p
+
+
+def test_cli_yaml_reaches_plan(
+    models_book: Path, tmp_path: Path, no_kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-y TEXT`` on the command line arrives in the plan the runner executes."""
+    executed: list[Plan] = []
+    monkeypatch.setattr(plan_module, "check_kernel", lambda kernel: None)
+    monkeypatch.setattr(runner, "_execute_plan", lambda book, plan, **kw: executed.append(plan))
+    args = ["--book", str(models_book), "--build-dir", str(tmp_path / "b"), "--no-html"]
+    assert runner.run([*args, "-y", "models: [edsr_m, /path/to/my_x4.pth]"]) == 0
+    assert executed[0].parameters["tiny_chapter"]["models"] == ["edsr_m", "/path/to/my_x4.pth"]
+
+
+def test_yaml_and_p_same_name_refused(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
+    with pytest.raises(BookError, match=r"'n_points' is given twice \(-p and -y\)"):
+        _plan(tiny_book, tmp_path, params=[("n_points", "50")], yaml_params=["n_points: 60"])
+    with pytest.raises(BookError, match=r"'n_points' is given twice \(-y and -y\)"):
+        _plan(tiny_book, tmp_path, yaml_params=["n_points: 50", "n_points: 60"])
+
+
+def test_yaml_unknown_name_refused(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
+    with pytest.raises(BookError) as err:
+        _plan(tiny_book, tmp_path, yaml_params=["{frequency: 3, scale: 4}"])
+    msg = str(err.value)
+    assert "unknown parameter 'scale'" in msg
+    assert "frequency, n_points, fail" in msg
+
+
+def test_yaml_value_of_wrong_type(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
+    with pytest.raises(BookError, match=r"-y n_points: \[1, 2\]: .*\(int\); got list"):
+        _plan(tiny_book, tmp_path, yaml_params=["n_points: [1, 2]"])
+
+
+@pytest.mark.parametrize("name", ["preset", "results_dir", "seed"])
+def test_runner_parameters_not_via_yaml(
+    tiny_book: Path, tmp_path: Path, no_kernel: None, name: str
+) -> None:
+    with pytest.raises(BookError, match=f"not -y {name}"):
+        _plan(tiny_book, tmp_path, yaml_params=[f"{name}: 1"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("models: [edsr_m", "is not valid YAML"),
+        ("[1, 2]", "is not a YAML mapping of parameters (it reads as list)"),
+        ("edsr_m", "is not a YAML mapping of parameters (it reads as str)"),
+    ],
+)
+def test_cli_bad_yaml_exits_2(
+    tiny_book: Path,
+    tmp_path: Path,
+    no_kernel: None,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    expected: str,
+) -> None:
+    build = tmp_path / "build"
+    code = runner.run(["--book", str(tiny_book), "--build-dir", str(build), "-y", text])
+    assert code == 2
+    assert expected in capsys.readouterr().err
+    assert not build.exists()
+
+
 def test_missing_toc_file_is_named(tiny_book: Path, tmp_path: Path) -> None:
     (tiny_book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: lam\n")
     with pytest.raises(BookError, match="_toc.yml lists 'lam'"):
@@ -202,6 +296,8 @@ def test_missing_toc_file_is_named(tiny_book: Path, tmp_path: Path) -> None:
         (["--preset", "huge"], "valid presets: smoke, embedded, benchmark, full"),
         (["--only", "nope"], "chapters in"),
         (["-p", "scale", "4"], "unknown parameter 'scale'"),
+        (["-y", "scale: 4"], "unknown parameter 'scale'"),
+        (["-p", "fail", "True", "-y", "fail: false"], "'fail' is given twice (-p and -y)"),
     ],
 )
 def test_cli_bad_input_exits_2_before_any_kernel(
@@ -287,4 +383,6 @@ def test_cli_html_only_takes_no_parameters(
 ) -> None:
     args = ["--book", str(tiny_book), "--build-dir", str(tmp_path / "b"), "--html-only"]
     assert runner.run([*args, "-p", "frequency", "3"]) == 2
+    assert "--html-only executes nothing" in capsys.readouterr().err
+    assert runner.run([*args, "-y", "frequency: 3"]) == 2
     assert "--html-only executes nothing" in capsys.readouterr().err

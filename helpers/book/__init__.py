@@ -1,37 +1,48 @@
 """The book: the papermill runner that executes chapters and builds the HTML.
 
-- ``runner``: the table of contents, chapters' parameters cells, validation of ``-p``
-  values, execution with papermill, the "How this book was built" page, the CLI
-  (``python -m helpers.book``).
+- ``errors``: :class:`BookError` and its kinds, each with the CLI's exit code.
+- ``chapters``: the table of contents, :class:`Chapter`, :class:`Parameter` and the
+  chapters' ``parameters`` cells; toc edits for the build copy.
+- ``plan``: validation before any kernel starts: presets, ``--only``, ``-p``/``-y`` values
+  (:func:`parse_value`, :func:`parse_yaml`), the kernel; :func:`make_plan` and :class:`Plan`.
+- ``environment``: the git commit and the kernel's versions, for the run records.
+- ``builtwith``: the page "How this book was built" (tables, :func:`flatten`) and the favicon.
+- ``runner``: :class:`Book` (execution with papermill, the HTML build) and the CLI
+  (``python -m helpers.book``: :func:`run`, :func:`main`).
 
-May import anything in ``helpers`` (it imports almost nothing: chapters run in kernels).
+Imports run one way: ``chapters`` uses ``errors``; ``plan`` and ``builtwith`` use
+``chapters``; ``runner`` uses them all (and ``environment``).
+May import: ``helpers.presets`` only (chapters run in kernels; the runner stays light).
 """
 
-from .runner import (
-    BUILT_WITH,
-    DEFAULT_KERNEL,
-    PRESETS,
+from ..presets import PRESETS
+from .builtwith import BUILT_WITH, built_with_page, flatten, write_favicon_ico
+from .chapters import (
     RUNNER_PARAMETERS,
-    Book,
-    BookError,
     Chapter,
-    ChapterFailed,
-    HtmlBuildFailed,
     Parameter,
     load_chapters,
-    main,
-    make_plan,
     parameters_cell,
-    parse_value,
     read_toc,
-    run,
     toc_files,
 )
+from .environment import REPO_ROOT, git_commit, kernel_environment
+from .errors import BookError, ChapterFailed, HtmlBuildFailed
+from .plan import (
+    DEFAULT_KERNEL,
+    Plan,
+    check_kernel,
+    make_plan,
+    parse_value,
+    parse_yaml,
+)
+from .runner import Book, exec_count_str, main, run
 
 __all__ = [
     "BUILT_WITH",
     "DEFAULT_KERNEL",
     "PRESETS",
+    "REPO_ROOT",
     "RUNNER_PARAMETERS",
     "Book",
     "BookError",
@@ -39,12 +50,21 @@ __all__ = [
     "ChapterFailed",
     "HtmlBuildFailed",
     "Parameter",
+    "Plan",
+    "built_with_page",
+    "check_kernel",
+    "exec_count_str",
+    "flatten",
+    "git_commit",
+    "kernel_environment",
     "load_chapters",
     "main",
     "make_plan",
     "parameters_cell",
     "parse_value",
+    "parse_yaml",
     "read_toc",
     "run",
     "toc_files",
+    "write_favicon_ico",
 ]

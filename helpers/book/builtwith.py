@@ -1,0 +1,173 @@
+"""The page "How this book was built": run records, environment and results as tables.
+
+Also the book's ``favicon.ico`` (drawn, not shipped) and the sha256 of a chapter's source,
+which tells the page when a chapter changed after it was executed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .chapters import Chapter
+
+#: Name of the generated page listing how the book was built.
+BUILT_WITH = "built_with"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        text = f"{value:.6g}"
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def flatten(obj: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Dotted keys to scalars; short lists of scalars stay one value, long ones are counted."""
+    if isinstance(obj, dict):
+        rows: list[tuple[str, Any]] = []
+        for key, value in obj.items():
+            rows += flatten(value, f"{prefix}.{key}" if prefix else str(key))
+        return rows
+    if isinstance(obj, list):
+        if len(obj) <= 8 and all(not isinstance(v, dict | list) for v in obj):
+            return [(prefix, "[" + ", ".join(_fmt(v) for v in obj) + "]")]
+        return [(prefix, f"[{len(obj)} items, see the JSON below]")]
+    return [(prefix, obj)]
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def built_with_page(
+    chapters: Sequence[Chapter],
+    records: dict[str, dict[str, Any]],
+    results_dir: Path,
+    book_dir: Path,
+) -> str:
+    """MyST markdown for the page "How this book was built"."""
+    notebooks = [c for c in chapters if c.is_notebook]
+    out = [
+        "# How this book was built",
+        "",
+        "Every chapter below was executed top to bottom by "
+        "[papermill](https://papermill.readthedocs.io) with the parameters shown, through "
+        "`python -m helpers.book`, and this HTML was then built by Jupyter Book from the "
+        "executed notebooks (no cell was re-run at build time). To reproduce one chapter:",
+        "",
+        "```bash",
+        "papermill book/<chapter>.ipynb out.ipynb -k sr-book -p preset <preset> -p seed <seed>",
+        "```",
+        "",
+        f"Page generated {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}.",
+        "",
+        "## Chapters",
+        "",
+    ]
+    rows = []
+    for chapter in notebooks:
+        rec = records.get(chapter.name)
+        if rec is None:
+            rows.append([chapter.title, "not executed", "", "", "", ""])
+            continue
+        params = {k: v for k, v in rec["parameters"].items() if k != "preset"}
+        stale = rec.get("source_sha256") != _sha256(chapter.path)
+        commit = str(rec.get("commit", "unknown"))
+        rows.append(
+            [
+                f"[{chapter.title}]({chapter.name}.ipynb)"
+                + (" (source changed since)" if stale else ""),
+                rec["preset"],
+                ", ".join(f"{k}={v!r}" for k, v in params.items()),
+                _duration(float(rec["wall_s"])),
+                str(rec["started_utc"])[:16].replace("T", " "),
+                commit[:10] + ("+dirty" if commit.endswith("+dirty") else ""),
+            ]
+        )
+    header = ["chapter", "preset", "parameters", "wall time", "started (UTC)", "commit"]
+    out += [_table(header, rows), ""]
+    total = sum(float(r["wall_s"]) for r in records.values())
+    out += [f"Total execution time: {_duration(total)}.", ""]
+    missing = [c.title for c in notebooks if c.name not in records]
+    if missing:
+        out += [
+            ":::{warning}",
+            "Not executed, so left out of this build: " + ", ".join(missing) + ".",
+            ":::",
+            "",
+        ]
+
+    out += ["## Environment", ""]
+    envs: dict[str, tuple[dict[str, Any], list[str]]] = {}
+    for name, rec in records.items():
+        env = dict(rec.get("environment") or {})
+        env["commit"] = rec.get("commit", "unknown")
+        key = json.dumps(env, sort_keys=True)
+        envs.setdefault(key, (env, []))[1].append(name)
+    for env, names in envs.values():
+        if len(envs) > 1:
+            out += [f"Used by: {', '.join(names)}", ""]
+        out += [_table(["", "version"], sorted(env.items())), ""]
+
+    out += [
+        "## Results",
+        "",
+        f"Each chapter ends by writing its headline numbers to `<results_dir>/<chapter>.json` "
+        f"(here `{results_dir.name}/`); they are collected below.",
+        "",
+    ]
+    for chapter in notebooks:
+        path = results_dir / f"{chapter.name}.json"
+        if chapter.name not in records or not path.is_file():
+            continue
+        data = json.loads(path.read_text())
+        out += [f"### {chapter.title}", "", f"`{path.name}`", ""]
+        out += [_table(["key", "value"], flatten(data)), ""]
+        out += [
+            f":::{{dropdown}} Full JSON ({path.name})",
+            "```json",
+            json.dumps(data, indent=2, sort_keys=True),
+            "```",
+            ":::",
+            "",
+        ]
+    return "\n".join(out)
+
+
+def write_favicon_ico(path: Path) -> None:
+    """Draw the book's icon (as in ``_static/favicon.svg``) into ``favicon.ico``.
+
+    Browsers ask the site root for ``/favicon.ico`` on pages without an icon link (Jupyter
+    Book's redirecting ``index.html``); serving one keeps the console free of 404s.
+    """
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (32, 32), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    draw.rounded_rectangle((0, 0, 31, 31), radius=6, fill="#1f4e79")
+    for box, colour in [
+        ((4, 4, 15, 15), "#9cc3e6"),
+        ((16, 16, 27, 27), "#9cc3e6"),
+        ((16, 4, 21, 9), "#ffffff"),
+        ((22, 10, 27, 15), "#ffffff"),
+    ]:
+        draw.rectangle(box, fill=colour)
+    img.save(path, format="ICO", sizes=[(32, 32), (16, 16)])
