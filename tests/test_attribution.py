@@ -27,8 +27,11 @@ from helpers.attribution import (
     gradient_detector,
     lam,
     lam_visual,
+    precision,
+    visual,
 )
-from helpers.attribution import maps as A
+from helpers.attribution import path as attr_path
+from helpers.attribution import result as attr_result
 from helpers.models import SRModel, build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,8 +88,8 @@ def test_kernel_and_blur_match_reference_convention(img24):
 def test_kernel_derivative_matches_finite_difference():
     s = torch.tensor([0.2, 0.6, 1.2], dtype=torch.float64)
     h = 1e-6
-    fd = (A._kernels(9, s + h, False) - A._kernels(9, s - h, False)) / (2 * h)
-    torch.testing.assert_close(A._kernels(9, s, True), fd, rtol=1e-6, atol=1e-9)
+    fd = (attr_path._kernels(9, s + h, False) - attr_path._kernels(9, s - h, False)) / (2 * h)
+    torch.testing.assert_close(attr_path._kernels(9, s, True), fd, rtol=1e-6, atol=1e-9)
 
 
 def test_detector_matches_reference_and_is_finite_at_zero():
@@ -226,13 +229,14 @@ def test_bf16_body_within_one_percent(edsr):
     assert fast.d_input == pytest.approx(exact.d_input, rel=0.01)
     # The output layers found for EDSR: last pixel shuffle, last conv, mean shift.
     names = {id(m): n for n, m in edsr.named_modules()}
-    assert [names[id(m)] for m in A._output_layers(edsr, img)] == ["tail.0.3", "tail.1", "add_mean"]
+    found = [names[id(m)] for m in precision._output_layers(edsr, img)]
+    assert found == ["tail.0.3", "tail.1", "add_mean"]
     assert "forward" not in edsr.tail[1].__dict__  # the float32 islands were removed
 
 
 def test_fast_mode_prunes_idle_path_nodes_within_one_percent(edsr):
     img24, win = _photo(16), (30, 34, 16)
-    native = A.native_bf16(torch.device(CPU))
+    native = precision.native_bf16(torch.device(CPU))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         fast = lam(edsr, img24, win, mode="fast", device=CPU)
@@ -291,7 +295,7 @@ def test_di_summary_leaves_out_degenerate_windows(edsr, img24):
     # Degenerate by the definition: |D(F(I)) - D(F(I'))| <= 5% of D(F(I)).
     for m in maps:
         assert abs(m.d_input - m.d_baseline) > 0.05 * m.d_input
-    s = A.di_summary([*maps, flat])
+    s = attr_result.di_summary([*maps, flat])
     di = np.array([m.di for m in maps])
     assert s["n"] == 2 and s["n_degenerate"] == 1
     assert s["mean"] == pytest.approx(di.mean()) and s["std"] == pytest.approx(di.std(ddof=1))
@@ -300,11 +304,11 @@ def test_di_summary_leaves_out_degenerate_windows(edsr, img24):
     near_flat = lam(edsr, img24, (20, 24, 16), steps=5, device=CPU)
     assert near_flat.degenerate
     assert s["mean_all"] == pytest.approx(np.mean([*di, flat.di]))
-    only_flat = A.di_summary([flat])
+    only_flat = attr_result.di_summary([flat])
     assert only_flat["n"] == 0 and math.isnan(only_flat["mean"])
     assert only_flat["mean_all"] == pytest.approx(flat.di)
     with pytest.raises(ValueError, match="at least one"):
-        A.di_summary([])
+        attr_result.di_summary([])
 
 
 # ------------------------------------------------------------- results and figures
@@ -345,7 +349,7 @@ def test_area_of_contribution_matches_scipy_kde():
     one = torch.zeros(7, 7)
     one[3, 3] = 1.0
     assert torch.isfinite(area_of_contribution(one)).all()
-    over = A.overlay_area(torch.rand(1, 3, 11, 13), ours)
+    over = visual.overlay_area(torch.rand(1, 3, 11, 13), ours)
     assert over.shape == (11, 13, 3) and over.min() >= 0 and over.max() <= 1
 
 

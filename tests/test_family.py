@@ -15,7 +15,7 @@ from scipy import stats
 
 from helpers import presets
 from helpers.attribution import di as di_analysis
-from helpers.attribution import hard_cases
+from helpers.attribution import hard_cases, tables
 from helpers.models import build
 from helpers.models.receptive_field import receptive_field_check
 from helpers.networks import family as fam
@@ -200,6 +200,122 @@ def test_sweeps_and_trends():
     assert math.isnan(di_analysis.trend([1, 2], [1, 2])) and math.isnan(
         di_analysis.trend([1, 2, 3], [1, 1, 1])
     )
+
+
+def test_architecture_and_family_plan():
+    assert tables.architecture("edsr_f16_b4", "family") == "edsr"
+    assert tables.architecture("rcan_s", "zoo") == "rcan"
+    assert tables.architecture("imdn", "released") == "imdn"
+    members = fam.family("smoke")
+    plan = tables.family_plan(members, 4, "smoke")
+    assert [r["name"] for r in plan] == [m.name for m in members]
+    cfg = fam.member_config(members[0], 4, "smoke")
+    assert plan[0]["steps"] == cfg.steps and plan[0]["lr"] == cfg.lr
+    assert {r["zoo twin"] for r in plan} <= {"", *zoo.MEMBERS}
+
+
+def test_score_networks_and_fit_table():
+    from helpers import data, published
+
+    torch.manual_seed(0)
+    hr = torch.rand(2, 3, 32, 32)
+    pairs = [data.SRPair(f"p{i}", hr[i : i + 1], hr[i : i + 1, :, ::4, ::4], 4) for i in range(2)]
+    nets = {"fsrcnn": build("fsrcnn", 4, d=8, s=4, m=1).eval()}
+    scores, bicubic = tables.score_networks(nets, pairs, pairs[:1], 4, "cpu")
+    assert set(scores) == {"fsrcnn"} and set(bicubic) == {"psnr", "ssim", "psnr_test", "ssim_test"}
+    assert all(math.isfinite(v) for v in scores["fsrcnn"].values())
+    di = {f"net{i}": 1.0 + i for i in range(5)}
+    fit = di_analysis.fit_log_di(di, {k: 20 + v for k, v in di.items()})
+    t = tables.fit_table({"ours": fit, "none": None}, published.LAM_REGRESSION)
+    assert list(t.columns) == ["ours", "none", "paper"] and t.loc["networks", "ours"] == 5
+    assert t["none"].isna().all() and t.loc["Pearson r", "paper"] == "> 0.8"
+
+
+def test_network_table_di_by_case_and_results(tmp_path):
+    from types import SimpleNamespace
+
+    from helpers import data
+    from helpers.attribution.cache import cached_lam_maps
+    from helpers.models import SRModel
+
+    torch.manual_seed(0)
+    hr = torch.rand(2, 3, 64, 64)
+    cases = [
+        SimpleNamespace(name=f"c{i}", hr=hr[i : i + 1], lr=hr[i : i + 1, :, ::4, ::4])
+        for i in range(2)
+    ]
+    nets = {
+        "fsrcnn_d8_m1": SRModel(build("fsrcnn", 4, d=8, s=4, m=1), origin="family", device="cpu"),
+        "edsr_s": SRModel(build("edsr", 4, n_feats=8, n_blocks=1), origin="zoo", device="cpu"),
+    }
+    pairs = [data.SRPair(c.name, c.hr, c.lr, 4) for c in cases]
+    scores, _ = tables.score_networks(nets, pairs, pairs, 4, "cpu")
+    maps = cached_lam_maps(nets, cases, 4, 8, cache_dir=tmp_path, progress=False, steps=2)
+    by_case = tables.di_by_case(maps)
+    assert list(by_case.index) == list(nets) and list(by_case.columns) == ["c0", "c1"]
+    r = maps[("edsr_s", "c1")]
+    got = by_case.loc["edsr_s", "c1"]
+    assert math.isnan(got) if r.degenerate else got == r.di
+    t = tables.network_table(nets, scores, maps, 4, "mini", "cpu")
+    assert list(t.index) == list(nets) and t.loc["edsr_s", "kind"] == "zoo"
+    assert t.loc["edsr_s", "receptive_field"] == "13x13" and t.loc["edsr_s", "check"] == "ok"
+    assert t.loc["fsrcnn_d8_m1", "psnr_mini"] == scores["fsrcnn_d8_m1"]["psnr_test"]
+    out = tables.network_results(
+        t, {"fsrcnn_d8_m1": "fsrcnn", "edsr_s": "edsr"}, scores, {"edsr_s": 1.26}, "mini"
+    )
+    assert out["edsr_s"]["receptive_field"] == 13 and out["edsr_s"]["train_seconds"] == 1.3
+    assert out["fsrcnn_d8_m1"]["train_seconds"] is None and out["fsrcnn_d8_m1"]["arch"] == "fsrcnn"
+    assert out["edsr_s"]["psnr"] == round(scores["edsr_s"]["psnr"], 4)
+
+
+def test_lpips_scores_skip_cleanly_without_lpips():
+    try:
+        import lpips  # noqa: F401
+    except ImportError:
+        lp, why = tables.lpips_scores({}, [], "cpu")
+        assert lp is None and "ModuleNotFoundError" in why
+    else:
+        pytest.skip("lpips is installed (its weights may need the network)")
+
+
+def test_table1_rows_put_each_network_beside_the_paper():
+    rows = tables.table1_rows(
+        ["edsr_s", "grl_tiny"],
+        {"edsr_s": "edsr", "grl_tiny": "grl_tiny"},
+        {"edsr_s": "41x41", "grl_tiny": "global"},
+        {"edsr_s": 21.2345, "grl_tiny": 22.0},
+        {"edsr_s": 1.23456, "grl_tiny": 9.0},
+    )
+    assert rows[0]["paper model"] == "EDSR" and rows[0]["paper recpt. field"] == "75x75"
+    assert rows[0]["PSNR"] == 21.23 and rows[0]["DI"] == 1.235
+    assert rows[1]["paper model"] == "" and rows[1]["paper DI"] == ""
+    assert rows[1]["remark"].startswith("Global")
+
+
+def test_content_table_ranks_cases_and_correlates():
+    from types import SimpleNamespace
+
+    torch.manual_seed(0)
+    stripes = torch.sin(torch.arange(64.0) / 2.0).repeat(64, 1).expand(1, 3, 64, 64) * 0.5 + 0.5
+    cases = [
+        SimpleNamespace(name=f"c{i}", hr=(stripes if i == 2 else torch.rand(1, 3, 64, 64)))
+        for i in range(4)
+    ]
+    for c in cases:
+        c.lr = c.hr[..., ::4, ::4]
+    mean_di = {"c0": 0.5, "c1": 0.2, "c2": 3.0, "c3": 1.0}
+    t = di_analysis.content_table(cases, mean_di, 4, 16, 2.0)
+    assert list(t.index) == ["c1", "c0", "c3", "c2"] and list(t["rank"]) == [1, 2, 3, 4]
+    assert t.loc["c2", "periodicity"] == t.periodicity.max()  # the stripes repeat
+    corr = di_analysis.content_correlations(t)
+    assert set(corr) == {"periodicity", "coherence", "window_edges"}
+    r = stats.spearmanr(t.periodicity, t.mean_DI)
+    assert corr["periodicity"] == {"rho": float(r.statistic), "p": float(r.pvalue)}
+    few = di_analysis.content_correlations(t.iloc[:2])
+    assert math.isnan(few["coherence"]["rho"])
+    ranking = di_analysis.content_ranking(t)
+    assert [r["case"] for r in ranking] == ["c1", "c0", "c3", "c2"] and ranking[0]["rank"] == 1
+    assert ranking[3]["periodicity"] == round(float(t.loc["c2", "periodicity"]), 4)
 
 
 def test_receptive_field_check_agrees_and_catches_a_wrong_claim():

@@ -12,7 +12,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from helpers import attribution
-from helpers.attribution.cache import cache_path, cached_lam, lam_key, model_digest
+from helpers.attribution.cache import (
+    cache_path,
+    cached_lam,
+    cached_lam_maps,
+    lam_key,
+    model_digest,
+)
 from helpers.models import build
 
 
@@ -103,3 +109,34 @@ def test_damaged_or_foreign_file_is_recomputed(net, img, tmp_path):
     with pytest.warns(UserWarning, match="key does not match"):
         assert not cached_lam(net, img, WINDOW, cache_dir=tmp_path, steps=4).cached
     assert cached_lam(net, img, WINDOW, cache_dir=tmp_path, steps=4).cached  # repaired
+
+
+def test_model_part_of_the_key_is_the_weights_digest_and_lam_attributes(net, img):
+    # The same tensors in a separately built network: the same key (no repr, no identity).
+    twin = _Counting(build("edsr", 2, n_feats=8, n_blocks=1))
+    twin.load_state_dict(net.state_dict())
+    assert model_digest(twin) == model_digest(net)
+    assert lam_key(twin, img, WINDOW, steps=6) == lam_key(net, img, WINDOW, steps=6)
+    # What LAM reads from the model (the crop's field, the padding) is in the key.
+    for attr, value in (("receptive_field", 99), ("pad_multiple", 4), ("scale", 3)):
+        other = copy.deepcopy(net)
+        setattr(other, attr, value)
+        assert model_digest(other) != model_digest(net), attr
+    # So is the class of the object LAM runs (a wrapper may pad or crop differently).
+    assert model_digest(net.model) != model_digest(net)
+
+
+def test_cached_lam_maps_attribute_every_network_on_every_central_window(net, img, tmp_path):
+    from types import SimpleNamespace
+
+    cases = [SimpleNamespace(name="a", lr=img), SimpleNamespace(name="b", lr=img.flip(-1))]
+    nets = {"x": net, "y": copy.deepcopy(net)}
+    maps = cached_lam_maps(nets, cases, 2, 8, cache_dir=tmp_path, progress=False, steps=4)
+    assert list(maps) == [("x", "a"), ("x", "b"), ("y", "a"), ("y", "b")]
+    window = attribution.center_window(img, 2, 8)
+    assert maps[("x", "b")].window == window
+    assert torch.equal(
+        maps[("x", "b")].map, attribution.lam(net, img.flip(-1), window, steps=4).map
+    )
+    # Same weights, same key: the second network's maps are read from the cache.
+    assert maps[("y", "a")].cached and not maps[("x", "a")].cached

@@ -1,15 +1,17 @@
-"""A keyed, verified on-disk cache of local attribution maps.
+"""A keyed, verified on-disk cache of local attribution maps, on :mod:`helpers.cache`.
 
 A map of a large network is expensive on a CPU (GRL-tiny: ~4 minutes for one 64x64 LR
 window at 50 steps) and two chapters (LAM, DI vs PSNR) attribute the same networks on the
 same hard cases. :func:`cached_lam` computes a map once and serves it to every later call
-whose inputs are the same: the key hashes everything the map depends on, so a changed
-weight, image, window, setting or attribution/model source file is a miss, never a stale
-hit. Files are written atomically and checked on load (stored key, fields); an unreadable
+whose inputs are the same: the key (:func:`lam_key`, built by :func:`helpers.cache.key`)
+covers everything the map depends on, so a changed weight, image, window, setting or
+attribution/model source file is a miss, never a stale hit. Files are written atomically
+and verified on load (:func:`helpers.cache.load`: tensors only, stored key); an unreadable
 or mismatched file is recomputed and replaced.
 
-Layout: ``<cache>/lam/<key>.pt`` with ``<cache>`` = ``$HELPERS_DATA_DIR`` (see
-:func:`helpers.runtime.data_dir`) unless ``cache_dir`` is given.
+Layout: ``<cache>/lam/<key>.pt`` holding ``{"key", "result"}`` (``result`` =
+``dataclasses.asdict`` of the :class:`~helpers.attribution.LAMResult`), with ``<cache>`` =
+``$HELPERS_DATA_DIR`` (see :func:`helpers.runtime.data_dir`) unless ``cache_dir`` is given.
 """
 
 from __future__ import annotations
@@ -19,61 +21,63 @@ import hashlib
 import inspect
 import json
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
-from ..io import save_torch
-from ..runtime import data_dir, resolve_device
-from . import maps as attribution
+from .. import cache
+from ..models import weights_digest
+from ..runtime import resolve_device
+from .maps import center_window, lam
+from .result import LAMResult
 
+#: The cache folder (and :func:`helpers.cache.key` kind) of LAM maps.
+KIND = "lam"
+#: Sources a map depends on (relative to ``helpers/``): the LAM code and the model modules.
+CODE = (
+    "attribution/path.py",
+    "attribution/precision.py",
+    "attribution/result.py",
+    "attribution/maps.py",
+    "models",
+)
 #: Arguments of :func:`helpers.attribution.lam` that change the result only by float
 #: rounding (batch; device in ``"exact"`` mode) or not at all (progress): not in the key.
 _NOT_IN_KEY = ("batch", "progress", "device")
 
 
-def _source_hash() -> str:
-    """Hash of the sources a map depends on: the attribution code and the model modules."""
-    root = Path(__file__).resolve().parents[1]
-    files = [root / "attribution" / "maps.py", *sorted((root / "models").glob("*.py"))]
-    h = hashlib.sha256()
-    for f in files:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()[:16]
-
-
-def _tensor_digest(h: Any, t: torch.Tensor) -> None:
-    t = t.detach().to("cpu").contiguous()
-    h.update(f"{t.dtype}{tuple(t.shape)}".encode())
-    h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-
-
 def model_digest(model: nn.Module) -> str:
-    """Hex digest of a model's identity: its module tree (``repr``: classes and layer
-    settings), every parameter and buffer (name, dtype, shape, bytes), and the wrapper
-    attributes LAM reads (``scale``, ``receptive_field``, ``pad_multiple``)."""
-    h = hashlib.sha256(repr(model).encode())
-    for attr in ("scale", "receptive_field", "pad_multiple"):
-        h.update(f"{attr}={getattr(model, attr, None)!r}".encode())
-    for name, t in model.state_dict().items():
-        h.update(name.encode())
-        _tensor_digest(h, t)
-    return h.hexdigest()
+    """Hex sha256 of what LAM reads from a model: the stable weights digest
+    (:func:`helpers.models.weights_digest`: class, config, scale and every tensor of the
+    bare network, the same however it is wrapped), plus the class name of ``model``
+    itself and the attributes LAM reads from it (``scale``, ``receptive_field``,
+    ``pad_multiple``: the crop and the SR factor)."""
+    head = {
+        "weights": weights_digest(model),
+        "class": type(model).__name__,
+        **{a: getattr(model, a, None) for a in ("scale", "receptive_field", "pad_multiple")},
+    }
+    return hashlib.sha256(json.dumps(head, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def lam_key(model: nn.Module, image: torch.Tensor, window: Any, **kwargs: Any) -> str:
     """The cache key of ``attribution.lam(model, image, window, **kwargs)`` (hex, 24 chars).
 
-    Covers the model (:func:`model_digest`), the image bytes, the window, every keyword that
-    changes the map (defaults filled in, so ``steps=50`` and no ``steps`` share a key), the
-    device type for the modes whose precision depends on it, and the source of the
-    attribution and model code. ``batch``, ``progress`` and (in ``"exact"`` mode) the
-    device change the map only by float rounding and are left out.
+    Covers the model (:func:`model_digest`), the image bytes
+    (:func:`helpers.cache.tensor_digest`), the window, every keyword that changes the map
+    (defaults filled in, so ``steps=50`` and no ``steps`` share a key), the device type for
+    the modes whose precision depends on it, the torch version, and the source of the
+    attribution and model code (:data:`CODE`). ``batch``, ``progress`` and (in
+    ``"exact"`` mode) the device change the map only by float rounding and are left out.
+
+    Raises:
+        TypeError: an argument :func:`helpers.attribution.lam` does not take.
     """
-    params = inspect.signature(attribution.lam).parameters
+    params = inspect.signature(lam).parameters
     unknown = set(kwargs) - set(params)
     if unknown:
         raise TypeError(f"unknown argument(s) for attribution.lam: {sorted(unknown)}")
@@ -84,33 +88,32 @@ def lam_key(model: nn.Module, image: torch.Tensor, window: Any, **kwargs: Any) -
     }
     if settings.get("mode", "exact") != "exact":  # bf16 body on some devices only
         settings["device_type"] = resolve_device(kwargs.get("device")).type
-    h = hashlib.sha256(model_digest(model).encode())
-    _tensor_digest(h, torch.as_tensor(image))
-    h.update(json.dumps({"window": list(window), **settings}, sort_keys=True, default=str).encode())
-    h.update(_source_hash().encode())
-    h.update(torch.__version__.encode())
-    return h.hexdigest()[:24]
+    config = {"window": list(window), "torch": torch.__version__, **settings}
+    inputs = (model_digest(model), cache.tensor_digest(torch.as_tensor(image)))
+    return cache.key(KIND, config, cache.code_digest(*CODE), inputs)
 
 
 def cache_path(key: str, cache_dir: str | Path | None = None) -> Path:
     """Where the map with ``key`` lives: ``<cache>/lam/<key>.pt``."""
-    root = Path(cache_dir) if cache_dir is not None else data_dir()
-    return root / "lam" / f"{key}.pt"
+    return cache.entry_path(KIND, key, root=cache_dir)
 
 
-def _load(path: Path, key: str) -> attribution.LAMResult | None:
-    """The stored map if ``path`` holds a readable one for ``key``, else ``None`` (warned)."""
+def _load(path: Path, key: str) -> LAMResult | None:
+    """The stored map if ``path`` holds a readable one for ``key``, else ``None`` (warned
+    when the file exists but is damaged, foreign or not a map)."""
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(blob, dict) or blob.get("key") != key:
-            raise ValueError("stored key does not match")
-        fields = blob["result"]
+        # helpers.cache.load warns and returns None for an unreadable or foreign file; a
+        # readable one whose fields are not a LAMResult's is caught here.
+        blob = cache.load(path, key, what="LAM cache")
+        if blob is None:
+            return None
+        fields = dict(blob["result"])
         fields["window"] = tuple(fields["window"])
         if fields["crop_box"] is not None:
             fields["crop_box"] = tuple(fields["crop_box"])
-        return dataclasses.replace(attribution.LAMResult(**fields), cached=True)
+        return dataclasses.replace(LAMResult(**fields), cached=True)
     except Exception as err:  # any damage means: recompute, never trust
-        warnings.warn(f"LAM cache file {path} unusable ({err}); recomputing", stacklevel=3)
+        warnings.warn(f"LAM cache file {path} unusable ({err!r}); recomputing", stacklevel=3)
         return None
 
 
@@ -120,7 +123,7 @@ def cached_lam(
     window: Any,
     cache_dir: str | Path | None = None,
     **kwargs: Any,
-) -> attribution.LAMResult:
+) -> LAMResult:
     """:func:`helpers.attribution.lam`, computed once per key and then read from disk.
 
     Args:
@@ -137,10 +140,41 @@ def cached_lam(
     """
     key = lam_key(model, image, window, **kwargs)
     path = cache_path(key, cache_dir)
-    if path.is_file():
-        hit = _load(path, key)
-        if hit is not None:
-            return hit
-    result = attribution.lam(model, image, window, **kwargs)
-    save_torch(path, {"key": key, "result": dataclasses.asdict(result)})
+    hit = _load(path, key)
+    if hit is not None:
+        return hit
+    result = lam(model, image, window, **kwargs)
+    cache.save(path, key, {"result": dataclasses.asdict(result)})
     return result
+
+
+def cached_lam_maps(
+    nets: Mapping[str, nn.Module],
+    cases: Sequence[Any],
+    scale: int,
+    window_size: int,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    **kwargs: Any,
+) -> dict[tuple[str, str], LAMResult]:
+    """:func:`cached_lam` of every network on the central window of every hard case (what
+    the LAM and DI chapters attribute, so that they share the maps).
+
+    Args:
+        nets: name -> model.
+        cases: hard cases with ``.name`` and ``.lr`` (1, 3, h, w) in [0, 1].
+        scale: SR factor (the window is centred on the ``scale x`` output).
+        window_size: side of the window (SR px; :func:`helpers.attribution.center_window`).
+        cache_dir: cache root (default ``$HELPERS_DATA_DIR``).
+        progress: a tqdm bar over the networks.
+        **kwargs: for :func:`helpers.attribution.lam` (``sigma``, ``steps``, ...).
+
+    Returns:
+        ``(network, case name) -> LAMResult``, network by network in the given orders.
+    """
+    out = {}
+    for name, net in tqdm(nets.items(), "LAM", disable=not progress):
+        for c in cases:
+            window = center_window(c.lr, scale, window_size)
+            out[(name, c.name)] = cached_lam(net, c.lr, window, cache_dir=cache_dir, **kwargs)
+    return out

@@ -1,9 +1,18 @@
-"""The DI-vs-PSNR analysis (Gu & Dong, CVPR 2021, Sec. 4.4, Fig. 7): regressions and sweeps.
+"""The DI-vs-PSNR analysis (Gu & Dong, CVPR 2021, Sec. 4.4, Fig. 7-8): the regression of
+PSNR on log DI, the width/depth sweeps, and the hard cases' content against DI.
 
 - :class:`LogDIFit` / :func:`fit_log_di`: PSNR regressed on log10(DI) over networks, with
   Pearson and Spearman tests and the fit's confidence band (Fig. 7a/b).
-- :func:`sweeps` / :func:`trend`: DI and PSNR along each width or depth sweep of the
-  family (Fig. 7c).
+- :func:`sweeps` / :func:`trend` / :func:`sweep_trends`: DI and PSNR along each width or
+  depth sweep of the family (Fig. 7c).
+- :func:`content_table` / :func:`content_correlations` / :func:`content_ranking`: hard
+  cases ranked by mean DI with their content measures (Fig. 8).
+
+The per-network tables of the chapter are in :mod:`.tables`. DI is the diffusion index,
+in (0, 100]; PSNR in dB; images (1, 3, H, W) in [0, 1].
+
+May import: ``helpers.metrics``, ``helpers.networks`` and :mod:`.maps` (and the base
+modules).
 """
 
 from __future__ import annotations
@@ -14,9 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import torch
 from scipy import stats
 
+from ..metrics import content
 from ..networks.family import FamilyMember
+from .maps import center_window, gradient_detector
 
 
 @dataclass(frozen=True)
@@ -157,3 +170,105 @@ def trend(x: Sequence[float], y: Sequence[float]) -> float:
     if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return math.nan
     return float(stats.spearmanr(x, y).statistic)
+
+
+def sweep_trends(
+    groups: Mapping[tuple[str, str], list[list[FamilyMember]]],
+    di: Mapping[str, float],
+    psnr: Mapping[str, float],
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """The direction of DI and PSNR along each sweep (Fig. 7c).
+
+    For each ``(arch, var)`` of :func:`sweeps` (``arch`` in FSRCNN then EDSR, ``var``
+    width then depth), :func:`trend` of DI and of PSNR against ``var`` in each group,
+    averaged over the groups ignoring NaN (NaN when every group's is NaN).
+
+    Args:
+        groups: :func:`sweeps` of the family members analysed.
+        di, psnr: member name -> DI, PSNR (dB).
+
+    Returns:
+        ``{(arch, var): (DI rho, PSNR rho)}`` for the sweeps with a group.
+    """
+    out: dict[tuple[str, str], tuple[float, float]] = {}
+    for arch in ("fsrcnn", "edsr"):
+        for var in ("width", "depth"):
+            rhos = []
+            for g in groups.get((arch, var), []):
+                x = [getattr(m, var) for m in g]
+                rhos.append(
+                    (trend(x, [di[m.name] for m in g]), trend(x, [psnr[m.name] for m in g]))
+                )
+            if rhos:
+                out[(arch, var)] = tuple(
+                    float(np.nanmean(v)) if not np.all(np.isnan(v)) else float("nan")
+                    for v in zip(*rhos, strict=True)
+                )
+    return out
+
+
+# ------------------------------------------------------------------ Fig. 8 content
+
+
+def content_table(
+    cases: Sequence[Any],
+    mean_di: Mapping[str, float] | pd.Series,
+    scale: int,
+    window_size: int,
+    coherence_sigma: float,
+) -> pd.DataFrame:
+    """Hard cases ranked by mean DI (low to high) with their content measures.
+
+    Columns: ``rank`` (1 = lowest DI), ``mean_DI``, ``periodicity``
+    (:func:`helpers.metrics.content.periodicity` of the HR patch), ``coherence``
+    (:func:`~helpers.metrics.content.orientation_coherence` at ``coherence_sigma`` HR px)
+    and ``window_edges`` (the LAM gradient detector on the HR patch's central window:
+    a near-flat window leaves little to attribute, which spreads the map).
+
+    Args:
+        cases: hard cases (``.name``, ``.hr`` (1, 3, H, W), ``.lr``) that have a mean DI.
+        mean_di: case name -> mean DI over the networks.
+        scale, window_size: as for the LAM maps (window in SR px, centred).
+        coherence_sigma: structure-tensor window (HR px).
+    """
+    mean_di = pd.Series(dict(mean_di)) if not isinstance(mean_di, pd.Series) else mean_di
+    order = mean_di.sort_values().index.tolist()
+
+    def per_case(measure: Any, *args: Any) -> np.ndarray:  # cases may differ in size
+        return torch.cat([measure(c.hr, *args) for c in cases]).numpy()
+
+    windows = [center_window(c.lr, scale, window_size) for c in cases]
+    table = pd.DataFrame(
+        {
+            "mean_DI": mean_di,
+            "periodicity": per_case(content.periodicity),
+            "coherence": per_case(content.orientation_coherence, coherence_sigma),
+            "window_edges": torch.cat(
+                [gradient_detector(c.hr, w) for c, w in zip(cases, windows, strict=True)]
+            ).numpy(),
+        },
+        index=[c.name for c in cases],
+    ).loc[order]
+    table.insert(0, "rank", range(1, len(order) + 1))
+    return table
+
+
+def content_correlations(table: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Spearman's rho (and two-sided p) of each content measure against mean DI over the
+    rows of :func:`content_table` (NaN with fewer than 3 cases)."""
+    out = {}
+    for col in ("periodicity", "coherence", "window_edges"):
+        if len(table) >= 3:
+            r = stats.spearmanr(table[col], table.mean_DI)
+            out[col] = {"rho": float(r.statistic), "p": float(r.pvalue)}
+        else:
+            out[col] = {"rho": float("nan"), "p": float("nan")}
+    return out
+
+
+def content_ranking(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of :func:`content_table` as JSON records, lowest DI first: ``{"case",
+    "rank", "mean_DI", "periodicity", "coherence", "window_edges"}``, values to 4 decimals."""
+    return [
+        {"case": n, **{k: round(float(v), 4) for k, v in table.loc[n].items()}} for n in table.index
+    ]

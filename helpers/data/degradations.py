@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import torch
@@ -106,14 +107,36 @@ def bicubic_down(hr: torch.Tensor, scale: int, quantize: bool = False) -> torch.
     return imresize(modcrop(hr, scale), scale=1.0 / scale).clamp_(0, 1)
 
 
-def gaussian_kernel1d(sigma: float, radius: int, dtype=torch.float64) -> torch.Tensor:
+def gaussian_kernel1d(
+    sigma: float,
+    radius: int,
+    dtype=torch.float64,
+    form: Literal["standardised", "quotient"] = "standardised",
+) -> torch.Tensor:
     """Sampled, normalised 1-D Gaussian ``exp(-t^2 / (2 sigma^2))``, t = -radius..radius.
 
-    ``sigma == 0`` gives a delta (identity filter). Shape (2 * radius + 1,).
+    The project's one 1-D Gaussian (blur degradations, the structure tensor, SSIM's
+    window). Computed in float64, normalised to sum 1, then cast to ``dtype``.
+
+    Args:
+        sigma: standard deviation (px), >= 0; ``0`` gives a delta (identity filter).
+        radius: half-width (px), >= 0.
+        dtype: of the result.
+        form: how the exponent is evaluated, which matters only in the last bit (float64
+            results differ by up to 1e-18): ``"standardised"`` ``-0.5 * (t / sigma)^2``
+            (SciPy's convention; blur, structure tensor) or ``"quotient"``
+            ``-t^2 / (2 sigma^2)`` (the SSIM window's, kept so SSIM stays bit-identical).
+
+    Returns:
+        (2 * radius + 1,) tensor of ``dtype`` on the CPU, summing to 1.
     """
+    if form not in ("standardised", "quotient"):
+        raise ValueError(f"form must be 'standardised' or 'quotient', got {form!r}")
     t = torch.arange(-radius, radius + 1, dtype=torch.float64)
     if sigma == 0:
         k = (t == 0).to(torch.float64)
+    elif form == "quotient":
+        k = torch.exp(-(t**2) / (2 * sigma**2))
     else:
         k = torch.exp(-0.5 * (t / sigma) ** 2)
     return (k / k.sum()).to(dtype)

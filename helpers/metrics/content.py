@@ -36,6 +36,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..data.degradations import gaussian_kernel1d
+
 #: BT.601 luma weights (grey = weighted sum of R, G, B in [0, 1]).
 LUMA = (0.299, 0.587, 0.114)
 
@@ -87,14 +89,6 @@ def _filter_sep(x: torch.Tensor, k_rows: torch.Tensor, k_cols: torch.Tensor) -> 
     return x[:, 0]
 
 
-def _gaussian_1d(sigma: float, truncate: float = 4.0) -> torch.Tensor:
-    """scipy.ndimage's Gaussian: radius ``int(truncate * sigma + 0.5)``, sums to 1."""
-    radius = int(truncate * sigma + 0.5)
-    t = torch.arange(-radius, radius + 1, dtype=torch.float64)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    return k / k.sum()
-
-
 def structure_tensor(
     image: torch.Tensor, sigma: float = 1.0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -112,7 +106,8 @@ def structure_tensor(
     # scipy.ndimage.sobel correlates with [-1, 0, 1] along the axis and [1, 2, 1] across.
     d_r = _filter_sep(g, diff, smooth)
     d_c = _filter_sep(g, smooth, diff)
-    gauss = _gaussian_1d(float(sigma))
+    # scipy.ndimage's Gaussian: truncated at radius int(4 sigma + 0.5), sums to 1.
+    gauss = gaussian_kernel1d(float(sigma), int(4.0 * float(sigma) + 0.5))
     return tuple(_filter_sep(p, gauss, gauss) for p in (d_r * d_r, d_r * d_c, d_c * d_c))
 
 

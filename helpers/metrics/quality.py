@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..data.degradations import gaussian_kernel1d
+
 __all__ = [
     "rgb_to_y",
     "psnr",
@@ -112,12 +114,6 @@ def psnr(
     return 10.0 * torch.log10(255.0**2 / mse)
 
 
-def _gaussian_window(size: int = 11, sigma: float = 1.5, dtype=torch.float64, device=None):
-    t = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-(t**2) / (2 * sigma**2))
-    return (g / g.sum()).to(dtype=dtype, device=device)
-
-
 def ssim(
     sr: torch.Tensor,
     hr: torch.Tensor,
@@ -144,7 +140,8 @@ def ssim(
     n, c, h, w = a.shape
     if h < 11 or w < 11:
         raise ValueError(f"ssim needs at least 11x11 pixels after shaving, got {h}x{w}")
-    g = _gaussian_window(dtype=a.dtype, device=a.device)
+    # 11-tap window, sigma 1.5 (radius 5), with the exponent as SSIM has always computed it.
+    g = gaussian_kernel1d(1.5, 5, dtype=a.dtype, form="quotient").to(a.device)
     gh, gw = g.view(1, 1, 11, 1).repeat(c, 1, 1, 1), g.view(1, 1, 1, 11).repeat(c, 1, 1, 1)
 
     def filt(z: torch.Tensor) -> torch.Tensor:

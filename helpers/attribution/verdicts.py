@@ -1,0 +1,526 @@
+"""Each claim the LAM and DI-vs-PSNR chapters decide, as a function with its rule.
+
+A verdict function takes the chapter's numbers (plain mappings, no tables), applies one
+stated rule and returns a :class:`Verdict`: whether the claim holds (``holds``; the
+``outcome`` "holds", "partly" for the DI chapter's three-way rules, or "does not hold"),
+the numbers it used, the rule in one sentence, the ``text`` the chapter prints and the
+paper's finding it is compared with. The rules are the chapters' own, moved
+here unchanged: the same thresholds give the same outcome (and the same sentence) on the
+same data.
+
+LAM chapter: :func:`global_vs_local`, :func:`trained_vs_released`, :func:`completeness`.
+DI chapter (Sec. 4.4, Fig. 7): :func:`psnr_vs_log_di`, :func:`receptive_field_vs_di`
+(:func:`receptive_field_summary`), :func:`scale_trends`, :func:`content_vs_di`.
+
+DI values are the diffusion index (``(1 - Gini(|map|)) x 100``, in (0, 100]); PSNR in dB;
+completeness errors are fractions (0.01 = 1%).
+
+May import: :mod:`.di` and ``helpers.published`` (and numpy/scipy).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from .. import published
+from .di import LogDIFit
+
+#: The LAM chapter's bar: global-operation networks use "much" more pixels when their
+#: mean DI exceeds this multiple of the finite-receptive-field networks' mean DI.
+GLOBAL_RATIO = 1.5
+#: The DI chapter's significance level (the paper's p < 1e-12 needs ~48 networks).
+P_SIGNIFICANT = 0.05
+#: The paper's direction of DI along each sweep of Fig. 7c (1: rises, 0: does not).
+PAPER_SCALE_TRENDS: dict[tuple[str, str], int] = {
+    ("fsrcnn", "width"): 1,
+    ("fsrcnn", "depth"): 1,
+    ("edsr", "depth"): 1,
+    ("edsr", "width"): 0,
+}
+#: :func:`completeness`: largest relative completeness error accepted (fraction).
+COMPLETENESS_TOLERANCE = 0.01
+
+
+def _table1_di(*names: str) -> str:
+    """``"0.8–3.0"``: the range of the paper's Table 1 DI over ``names``."""
+    di = [published.LAM_TABLE1[n]["di"] for n in names]
+    return f"{min(di):.1f}–{max(di):.1f}"
+
+
+#: The paper's findings each verdict is compared with (Gu & Dong, CVPR 2021).
+PAPER_GLOBAL = (
+    f"Table 1: RCAN/RNAN/SAN (global operations) DI {_table1_di('RCAN', 'RNAN', 'SAN')} vs "
+    f"FSRCNN/CARN/EDSR {_table1_di('FSRCNN', 'CARN', 'EDSR')}"
+)
+PAPER_TRAINING = "Table 1's networks are all fully trained (DIV2K, ~10^6 updates)"
+PAPER_COMPLETENESS = "Eq. 1: the map sums to D(F(I)) − D(F(I′)); Eq. 3: right Riemann sum"
+PAPER_RECEPTIVE_FIELD = (
+    "Table 1: IMDN, RFDN, RNAN (global) no higher than RRDBNet (703 px); RCAN, SAN higher"
+)
+PAPER_SCALE = "Fig. 7c: DI rises with FSRCNN width and depth and EDSR depth, not EDSR width"
+PAPER_CONTENT = "Fig. 8: regular stripes and grids draw wide attribution, complex content not"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one claim.
+
+    Attributes:
+        claim: short name of the claim (the DI chapter's results key, e.g.
+            ``"1_di_vs_psnr"``).
+        rule: the rule applied, in one sentence (threshold, test).
+        holds: whether the claim holds by that rule.
+        outcome: ``"holds"``, ``"partly"`` (three-way rules only; ``holds`` is then
+            False) or ``"does not hold"``.
+        numbers: every number the rule used (JSON-ready floats, ints, strings, dicts).
+        text: the sentence(s) the chapter prints.
+        paper: the paper's finding it is compared with.
+    """
+
+    claim: str
+    rule: str
+    holds: bool
+    outcome: str
+    numbers: dict[str, Any] = field(default_factory=dict)
+    text: str = ""
+    paper: str = ""
+
+    @property
+    def label(self) -> str:
+        """``"HOLDS"``, ``"PARTLY"`` or ``"DOES NOT HOLD"`` (what the DI chapter records)."""
+        return self.outcome.upper()
+
+    def report(self) -> str:
+        """The sentence, then the rule, the outcome and the paper's finding, one line each."""
+        return (
+            f"{self.text}\n    rule: {self.rule}\n    outcome: {self.outcome}"
+            f"\n    paper: {self.paper}"
+        )
+
+
+def _outcome(holds: bool, partly: bool = False) -> str:
+    return "holds" if holds else ("partly" if partly else "does not hold")
+
+
+def _label(holds: bool, partly: bool = False) -> str:
+    return _outcome(holds, partly).upper()
+
+
+def _verdict(
+    claim: str,
+    rule: str,
+    holds: bool,
+    numbers: dict[str, Any],
+    text: str,
+    paper: str,
+    partly: bool = False,
+) -> Verdict:
+    holds = bool(holds)
+    return Verdict(claim, rule, holds, _outcome(holds, bool(partly)), numbers, text, paper)
+
+
+def _ratio(a: float, b: float) -> float:
+    """``a / b`` with numpy's float semantics (inf or NaN for b = 0, no exception)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(a) / np.float64(b))
+
+
+def _mean(values: list[float]) -> float:
+    """Mean over the non-NaN values (NaN when none), as pandas' ``Series.mean``."""
+    kept = [v for v in values if not math.isnan(v)]
+    return float(np.mean(kept)) if kept else math.nan
+
+
+# ------------------------------------------------------------------------ LAM chapter
+
+
+def global_vs_local(
+    di: Mapping[str, float],
+    receptive_field: Mapping[str, int | None],
+    preset: str,
+    train_steps: Mapping[str, int] | None = None,
+    ratio: float = GLOBAL_RATIO,
+) -> Verdict:
+    """Networks with global operations use a much wider range of pixels (Table 1).
+
+    Rule: the mean DI of the networks with a global receptive field (``None``) is more
+    than ``ratio`` (1.5) times the mean DI of those with a finite one (means over the
+    networks, NaN DIs left out). The paper's Table 1 has a ratio of about 8.
+
+    Args:
+        di: network -> mean DI over the hard cases, in the order the chapter lists them.
+        receptive_field: network -> LR px, ``None`` for global.
+        preset: named in the sentence.
+        train_steps: network -> training steps of the networks trained by the book; when
+            the claim does not hold, the sentence says how briefly they were trained.
+        ratio: the threshold.
+    """
+    g = _mean([v for n, v in di.items() if receptive_field[n] is None])
+    loc = _mean([v for n, v in di.items() if receptive_field[n] is not None])
+    holds = bool(g > ratio * loc)
+    lines = [
+        f"Mean DI of global-operation networks: {g:.2f}; of finite-receptive-field CNNs: "
+        f"{loc:.2f} (ratio {_ratio(g, loc):.2f}). Paper (Table 1): RCAN/RNAN/SAN 13–19 vs "
+        f"FSRCNN/CARN/EDSR 0.8–3.0 (ratio ≈ 8).",
+        "The paper's ordering (global/attention ≫ plain CNNs) "
+        + ("holds here" if holds else "does not show here")
+        + f" at preset={preset}.",
+    ]
+    steps = dict(train_steps or {})
+    if not holds:
+        lines.append(
+            "Why it may not: a global receptive field lets a network use distant pixels, it "
+            "does not make it. The paper's RCAN and RNAN learned to use them over ~10^6 "
+            "updates on DIV2K's 800 2K images; the zoo here had "
+            + ", ".join(f"{n} {s} steps" for n, s in sorted(steps.items()))
+            + " on a few small photos, where little beyond the local neighbourhood helps."
+            + (
+                " The released networks were trained at the papers' scale."
+                if len(steps) < len(di)
+                else ""
+            )
+        )
+    return _verdict(
+        "global_vs_local",
+        f"mean DI of global-operation networks > {ratio} x mean DI of finite-receptive-field "
+        "networks",
+        holds,
+        {"global_mean": g, "local_mean": loc, "ratio": _ratio(g, loc), "threshold": ratio},
+        "\n".join(lines),
+        PAPER_GLOBAL,
+    )
+
+
+def trained_vs_released(
+    di: Mapping[str, float],
+    receptive_field: Mapping[str, int | None],
+    trained_here: Mapping[str, Any],
+    ratio: float = GLOBAL_RATIO,
+) -> Verdict | None:
+    """Whether "global" alone explains wide attribution: the same kind of network trained
+    briefly here or fully by its authors.
+
+    Rule: the briefly trained global-operation networks "stay as local" as the CNNs when
+    the largest DI among the global networks trained here is below ``ratio`` (1.5) times
+    the finite-receptive-field networks' mean DI. ``None`` (nothing to decide) unless
+    there are global networks both trained here and released.
+
+    Args:
+        di, receptive_field: as for :func:`global_vs_local`.
+        trained_here: the networks the book trained (names; values are not used).
+        ratio: the threshold.
+    """
+    glob = [n for n in di if receptive_field[n] is None]
+    book = [n for n in glob if n in trained_here]
+    released = [n for n in glob if n not in trained_here]
+    if not book or not released:
+        return None
+    loc = _mean([v for n, v in di.items() if receptive_field[n] is not None])
+    top = max(di[n] for n in book)
+    holds = bool(top < ratio * loc)
+    text = (
+        "Within the global-operation networks: trained here "
+        + ", ".join(f"{n} {di[n]:.2f}" for n in book)
+        + "; released (trained at the papers' scale) "
+        + ", ".join(f"{n} {di[n]:.2f}" for n in released)
+        + ". "
+        + (
+            "The briefly trained ones stay as local as the CNNs, so the wide attribution "
+            "comes with full training, not with the architecture alone."
+            if holds
+            else "The briefly trained ones already attribute more widely than the CNNs."
+        )
+    )
+    return _verdict(
+        "trained_vs_released",
+        f"max DI of the global networks trained here < {ratio} x mean DI of the "
+        "finite-receptive-field networks",
+        holds,
+        {
+            "trained_here": {n: di[n] for n in book},
+            "released": {n: di[n] for n in released},
+            "max_trained_here": top,
+            "local_mean": loc,
+            "threshold": ratio,
+        },
+        text,
+        PAPER_TRAINING,
+    )
+
+
+def completeness(
+    errors: Mapping[str, Mapping[int, float]],
+    tolerance: float = COMPLETENESS_TOLERANCE,
+) -> Verdict:
+    """LAM maps satisfy completeness: they sum to the detector's change, up to the error
+    of the integration rule, which falls with the number of steps.
+
+    Rule: with the paper's ``"right"`` Riemann sum the relative completeness error does
+    not grow as the steps grow, and at the most steps tried the best rule's error is at
+    most ``tolerance`` (1%).
+
+    Args:
+        errors: rule -> steps -> relative completeness error (fraction) of one map;
+            must hold ``"right"``.
+        tolerance: the largest accepted error (fraction).
+    """
+    if "right" not in errors:
+        raise ValueError(f"errors must include the 'right' rule, got {sorted(errors)}")
+    right = [errors["right"][m] for m in sorted(errors["right"])]
+    falls = all(b <= a for a, b in zip(right, right[1:], strict=False))
+    most = max(max(by_steps) for by_steps in errors.values())
+    at_most = {r: by_steps[most] for r, by_steps in errors.items() if most in by_steps}
+    best_rule = min(at_most, key=at_most.get)
+    within = at_most[best_rule] <= tolerance
+    holds = bool(falls and within)
+    text = (
+        f"Completeness: {'holds' if holds else 'does not hold'}: the right Riemann sum's error "
+        + ("falls" if falls else "does not fall")
+        + " with the steps ("
+        + ", ".join(f"{m}: {100 * errors['right'][m]:.3g}%" for m in sorted(errors["right"]))
+        + f"); at {most} steps the best rule ({best_rule}) is off by "
+        + f"{100 * at_most[best_rule]:.3g}% (tolerance {100 * tolerance:g}%)."
+    )
+    return _verdict(
+        "completeness",
+        f"right-rule error non-increasing in the steps, and the best rule's error at the most "
+        f"steps <= {tolerance:g}",
+        holds,
+        {
+            "right": {int(m): errors["right"][m] for m in sorted(errors["right"])},
+            "steps": int(most),
+            "best_rule": best_rule,
+            "best_error": at_most[best_rule],
+            "tolerance": tolerance,
+        },
+        text,
+        PAPER_COMPLETENESS,
+    )
+
+
+# ------------------------------------------------------------------------- DI chapter
+
+
+def psnr_vs_log_di(
+    fit: LogDIFit,
+    fit_above: LogDIFit | None = None,
+    below: list[str] | tuple[str, ...] = (),
+    paper: Mapping[str, Any] = published.LAM_REGRESSION,
+    p_max: float = P_SIGNIFICANT,
+) -> Verdict:
+    """(1) Networks that use more pixels super-resolve better: PSNR rises with log DI.
+
+    Rule: HOLDS when Pearson's r and Spearman's rho of PSNR on log10 DI both exceed the
+    paper's bar (``pearson_min``/``spearman_min``, 0.8) and both two-sided p-values are
+    below ``p_max`` (0.05, in place of the paper's 1e-12, out of reach over a dozen
+    networks); PARTLY when both coefficients are positive and significant.
+
+    Args:
+        fit: the regression over every network (:func:`helpers.attribution.di.fit_log_di`).
+        fit_above: the same over the networks that beat bicubic (quoted when ``below``).
+        below: the networks that do not beat bicubic.
+        paper: :data:`helpers.published.LAM_REGRESSION`.
+        p_max: the significance level.
+    """
+    both = min(fit.pearson_r, fit.spearman_rho)
+    sig = max(fit.pearson_p, fit.spearman_p) < p_max
+    strong = fit.pearson_r > paper["pearson_min"] and fit.spearman_rho > paper["spearman_min"]
+    holds, partly = bool(strong and sig), bool(both > 0 and sig)
+    text = (
+        f"1. PSNR vs log DI: {_label(holds, partly)}: "
+        f"Pearson r = {fit.pearson_r:.2f} (p = {fit.pearson_p:.1e}), "
+        f"Spearman rho = {fit.spearman_rho:.2f} (p = {fit.spearman_p:.1e}) over {fit.n} networks "
+        f"(paper: both > {paper['pearson_min']}, p < {paper['p_max']:.0e} over "
+        f"{paper['n_networks']})"
+        + (
+            f"; over the {fit_above.n} networks that beat bicubic: r = {fit_above.pearson_r:.2f}, "
+            f"rho = {fit_above.spearman_rho:.2f} (p = {fit_above.spearman_p:.1e})."
+            if fit_above is not None and below
+            else "."
+        )
+    )
+    return _verdict(
+        "1_di_vs_psnr",
+        f"Pearson r > {paper['pearson_min']} and Spearman rho > {paper['spearman_min']}, both "
+        f"p < {p_max} (PARTLY: both > 0 and p < {p_max})",
+        holds,
+        {**fit.summary(), "p_max": p_max},
+        text,
+        f"Pearson and Spearman > {paper['pearson_min']}, p < {paper['p_max']:.0e} over "
+        f"{paper['n_networks']} networks (Sec. 4.4, Fig. 7a)",
+        partly,
+    )
+
+
+def receptive_field_vs_di(di: Mapping[str, float], receptive_field: Mapping[str, str]) -> Verdict:
+    """(2) A larger receptive field raises DI, but a global one does not by itself make a
+    network use more pixels (Table 1).
+
+    Rule: HOLDS when DI rises with a finite field (Spearman's rho of DI against the field
+    over the finite-field networks > 0, needs >= 3 of them) *and* the lowest DI of a
+    global network is at most the DI of the widest-field CNN (the first one listed when
+    several share the widest field); PARTLY when one of the two holds.
+
+    Args:
+        di: network -> DI.
+        receptive_field: network -> ``"<n>x<n>"`` (LR px) or ``"global"``.
+    """
+    finite = {
+        n: int(receptive_field[n].split("x")[0]) for n in di if receptive_field[n] != "global"
+    }
+    glob = {n: di[n] for n in di if receptive_field[n] == "global"}
+    rho = p = None
+    if len(finite) >= 3:
+        r = stats.spearmanr(list(finite.values()), [di[n] for n in finite])
+        rho, p = float(r.statistic), float(r.pvalue)
+    widest = max(finite, key=finite.get) if finite else None
+    rf_up = rho is not None and rho > 0
+    lowest = min(glob, key=glob.get) if glob else None
+    glob_not_enough = bool(glob) and widest is not None and glob[lowest] <= di[widest]
+    holds, partly = rf_up and glob_not_enough, rf_up or glob_not_enough
+    text = (
+        f"2. Receptive field: {_label(holds, partly)}: DI "
+        + (
+            f"{'rises' if rf_up else 'does not rise'} with a finite field (Spearman {rho:+.2f})"
+            if rho is not None
+            else "n/a"
+        )
+        + (
+            f"; a global field {'does not' if glob_not_enough else 'does'} by itself lift DI above "
+            f"the widest CNN ({widest}, DI {di[widest]:.2f}; lowest global: {lowest}, "
+            f"{glob[lowest]:.2f})"
+            if glob
+            else "; no global network here"
+        )
+        + " (paper: IMDN, RFDN, RNAN no higher than RRDBNet; RCAN, SAN higher)."
+    )
+    return _verdict(
+        "2_di_vs_receptive_field",
+        "Spearman(DI, finite receptive field) > 0 and min DI of global networks <= DI of the "
+        "widest-field CNN (PARTLY: one of the two)",
+        holds,
+        {
+            "rho": rho,
+            "p": p,
+            "n_finite": len(finite),
+            "widest": widest,
+            "widest_px": finite.get(widest) if widest else None,
+            "widest_di": di[widest] if widest else None,
+            "global_di": dict(sorted(glob.items(), key=lambda kv: kv[1])),
+        },
+        text,
+        PAPER_RECEPTIVE_FIELD,
+        partly,
+    )
+
+
+def receptive_field_summary(v: Verdict) -> str:
+    """The numbers behind :func:`receptive_field_vs_di` in two sentences: Spearman's rho of
+    DI against a finite field (p, n), and the widest-field CNN beside the global networks'
+    DI (lowest first; the second sentence only when there are global networks)."""
+    n = v.numbers
+    lines = [
+        "Finite receptive fields: Spearman(DI, field) = "
+        + (
+            f"{n['rho']:+.2f} (p = {n['p']:.2g}, n = {n['n_finite']})"
+            if n["rho"] is not None
+            else "n/a"
+        )
+    ]
+    if n["global_di"]:
+        lines.append(
+            f"Widest finite field: {n['widest']} ({n['widest_px']} px), DI {n['widest_di']:.2f}; "
+            "global networks' DI: " + ", ".join(f"{k} {d:.2f}" for k, d in n["global_di"].items())
+        )
+    return "\n".join(lines)
+
+
+def scale_trends(
+    trends: Mapping[tuple[str, str], tuple[float, float]],
+    expected: Mapping[tuple[str, str], int] = PAPER_SCALE_TRENDS,
+) -> Verdict:
+    """(3) Across scales FSRCNN's DI grows with width and depth, EDSR's with depth but not
+    with width (Fig. 7c).
+
+    Rule: a sweep matches the paper when the sign of its DI trend (mean Spearman rho of
+    DI along the sweep's groups, :func:`helpers.attribution.di.sweep_trends`) is positive
+    exactly where the paper's is (``expected``); sweeps with a NaN trend are not counted.
+    HOLDS when all four sweeps are there and match; PARTLY when at least two match.
+
+    Args:
+        trends: ``(arch, "width" | "depth") -> (DI rho, PSNR rho)``.
+        expected: ``(arch, var) -> 1`` (DI rises) or ``0`` (does not).
+    """
+    match = {
+        k: (trends[k][0] > 0) == bool(e)
+        for k, e in expected.items()
+        if k in trends and not np.isnan(trends[k][0])
+    }
+    n_match = sum(match.values())
+    holds, partly = len(match) == 4 and all(match.values()), n_match >= 2
+    text = (
+        f"3. Network scale: {_label(holds, partly)}: DI trend (Spearman) "
+        + ", ".join(
+            f"{a} {var} {trends[(a, var)][0]:+.2f}" for a, var in expected if (a, var) in trends
+        )
+        + " (paper: + for FSRCNN width and depth and EDSR depth, none for EDSR width); "
+        + f"{n_match} of {len(match)} as in the paper."
+    )
+    return _verdict(
+        "3_di_vs_scale",
+        "sign of the DI trend along each sweep as in the paper for all four sweeps "
+        "(PARTLY: at least two)",
+        holds,
+        {"match": {f"{a}_{var}": ok for (a, var), ok in match.items()}, "n_match": n_match},
+        text,
+        PAPER_SCALE,
+        partly,
+    )
+
+
+def content_vs_di(
+    content_corr: Mapping[str, Mapping[str, float]],
+    n_patches: int,
+    widest: str,
+    narrowest: str,
+    p_max: float = P_SIGNIFICANT,
+) -> Verdict:
+    """(4) Regular stripes and grids draw wide attribution, complex content does not (Fig. 8).
+
+    Rule: HOLDS when Spearman's rho of mean DI against periodicity over the hard cases is
+    positive with p < ``p_max`` (0.05); PARTLY when it is positive but not significant.
+
+    Args:
+        content_corr: measure -> ``{"rho", "p"}`` for ``"periodicity"``, ``"coherence"``
+            and ``"window_edges"`` (Spearman of the measure against mean DI).
+        n_patches: hard cases ranked.
+        widest, narrowest: the hard cases with the highest and the lowest mean DI.
+        p_max: the significance level.
+    """
+    cp = content_corr["periodicity"]
+    sig = cp["p"] < p_max
+    holds, partly = bool(cp["rho"] > 0 and sig), bool(cp["rho"] > 0)
+    edges = content_corr["window_edges"]
+    text = (
+        f"4. Image content: {_label(holds, partly)}: mean DI vs periodicity rho = {cp['rho']:+.2f} "
+        f"(p = {cp['p']:.2g}), vs orientation coherence rho = "
+        f"{content_corr['coherence']['rho']:+.2f} over {n_patches} patches"
+        + ("" if sig else " (not significant at this number of patches)")
+        + f"; vs the window's own edge content rho = {edges['rho']:+.2f} (p = {edges['p']:.2g})"
+        + f"; widest-attribution patch: {widest}, narrowest: {narrowest}."
+    )
+    return _verdict(
+        "4_di_vs_content",
+        f"Spearman(mean DI, periodicity) > 0 with p < {p_max} (PARTLY: > 0)",
+        holds,
+        {"periodicity": dict(cp), "n_patches": n_patches, "p_max": p_max},
+        text,
+        PAPER_CONTENT,
+        partly,
+    )
