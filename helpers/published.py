@@ -76,3 +76,34 @@ REMARKS: dict[str, str] = {
     "nlsn": "Non-local attention.",
     "grl_tiny": "Global + regional + local attention (transformer).",
 }
+
+# --------------------------------------------------------------------------- texture
+# Magid et al., "Texture-based Error Analysis for Image Super-Resolution", CVPR 2022.
+
+#: Magid et al., Table 1: % of SR patches with the HR patch's texture label (DTD-47
+#: DeepTEN classifier, x4, 50 random 128x128 patches per image).
+MAGID_TABLE1: dict[str, dict[str, float]] = {
+    "Bicubic": {"Set14": 20.2, "B100": 26.1, "Urban100": 31.6, "Manga109": 31.9},
+    "EDSR": {"Set14": 33.4, "B100": 30.9, "Urban100": 47.1, "Manga109": 52.4},
+    "RCAN": {"Set14": 37.4, "B100": 32.9, "Urban100": 50.1, "Manga109": 53.2},
+    "NLSN": {"Set14": 37.9, "B100": 34.4, "Urban100": 50.1, "Manga109": 54.2},
+    "SAN": {"Set14": 35.1, "B100": 32.6, "Urban100": 48.6, "Manga109": 52.6},
+}
+#: Magid et al., Table 1 / §4.2.3: the range of top-1 agreement (share) of the SR models
+#: (30.9%, EDSR on B100, to 54.2%, NLSN on Manga109) and of bicubic (20.2% on Set14 to
+#: 31.9% on Manga109).
+MAGID_SR_AGREEMENT: tuple[float, float] = (0.309, 0.542)
+MAGID_BICUBIC_AGREEMENT: tuple[float, float] = (0.202, 0.319)
+#: Magid et al., §3.2 (Implementation details): their DeepTEN (ResNet-50 backbone, inputs
+#: normalised with ImageNet statistics) trained on DTD-47 train+val for 600 epochs reaches
+#: 97% training and 72% test accuracy.
+MAGID_CLASSIFIER = {"classes": 47, "test_accuracy": 0.72, "train_accuracy": 0.97}
+#: Magid et al., §4.1 (Discussion, Fig. 7): "high complexity" patches have entropy of
+#: gradients / bicubic PSNR >= 0.4, about 20% of DIV2K's training patches.
+MAGID_HIGH_RATIO = 0.4
+MAGID_HIGH_SHARE = 0.2
+#: Magid et al., §4.2.2 (Fig. 9): EDSR gains only 0.65 dB over bicubic on Set14's hardest
+#: labels and 0.41 dB on Urban100's easiest one.
+MAGID_FIG9_GAINS_DB = {"set14_bottom": 0.65, "urban100_top": 0.41}
+#: Magid et al., Fig. 5-6: k-means with 15 clusters on 40 000 DIV2K patches' embeddings.
+MAGID_CLUSTERS = {"k": 15, "n_patches": 40_000}

@@ -5,7 +5,7 @@ Usage::
     python scripts/bench_texture.py                       # embedded and benchmark
     python scripts/bench_texture.py --presets smoke --threads 1 --json out.json
 
-For each preset it builds the preset's data (:func:`helpers.texture.preset_data`), trains
+For each preset it builds the preset's data (:func:`helpers.data.textures.preset_data`), trains
 (or reuses the cached) classifier, and prints the test accuracy, the confusion matrix, the
 most frequent confusions, the training time and the labelling throughput on 128x128
 patches. With ``--sim2real`` it also applies the embedded (procedural) classifier to the
@@ -23,8 +23,11 @@ import numpy as np
 import torch
 
 from helpers import presets
+from helpers.data.textures import eval_transform, preset_data
 from helpers.runtime import resolve_device
-from helpers.texture import classifier as T
+from helpers.texture.classifier import evaluate, train_classifier
+from helpers.texture.deepten import DeepTEN
+from helpers.texture.patches import label_patches
 
 
 def _print_confusion(conf: np.ndarray, classes: list[str], top: int = 8) -> list[dict]:
@@ -47,25 +50,25 @@ def _print_confusion(conf: np.ndarray, classes: list[str], top: int = 8) -> list
     return flips
 
 
-def _throughput(model: T.DeepTEN, device: torch.device, n: int = 256, batch: int = 64) -> float:
+def _throughput(model: DeepTEN, device: torch.device, n: int = 256, batch: int = 64) -> float:
     patches = torch.rand(n, 3, 128, 128, generator=torch.Generator().manual_seed(0))
-    T.label_patches(model, patches[:batch], batch=batch, device=device, progress=False)  # warm
+    label_patches(model, patches[:batch], batch=batch, device=device, progress=False)  # warm
     t0 = time.perf_counter()
-    T.label_patches(model, patches, batch=batch, device=device, progress=False)
+    label_patches(model, patches, batch=batch, device=device, progress=False)
     return n / (time.perf_counter() - t0)
 
 
-def run_preset(preset: str, args: argparse.Namespace) -> tuple[dict, T.DeepTEN]:
+def run_preset(preset: str, args: argparse.Namespace) -> tuple[dict, DeepTEN]:
     device = resolve_device(args.device)
     print(f"\n=== preset {preset} on {device} ({torch.get_num_threads()} CPU threads) ===")
     t0 = time.perf_counter()
-    train, test = T.preset_data(preset, root=args.dtd_root, seed=args.seed)
+    train, test = preset_data(preset, root=args.dtd_root, seed=args.seed)
     t_data = time.perf_counter() - t0
     print(
         f"data: {len(train)} train / {len(test)} test images, {len(train.classes)} classes "
         f"({t_data:.1f} s to build)"
     )
-    model, hist = T.train_classifier(
+    model, hist = train_classifier(
         train, train.classes, preset, cache_dir=args.cache_dir, device=device, seed=args.seed
     )
     reused = hist["steps_run"] == 0
@@ -75,9 +78,9 @@ def run_preset(preset: str, args: argparse.Namespace) -> tuple[dict, T.DeepTEN]:
         + (" (cached checkpoint reused)" if reused else "")
     )
     t0 = time.perf_counter()
-    res = T.evaluate(model, test, device=device)
+    res = evaluate(model, test, device=device)
     t_eval = time.perf_counter() - t0
-    train_res = T.evaluate(model, train, device=device)
+    train_res = evaluate(model, train, device=device)
     print(
         f"test accuracy {res['accuracy']:.3f} (chance {1 / len(test.classes):.3f}); "
         f"train accuracy (centre crops) {train_res['accuracy']:.3f}"
@@ -109,13 +112,13 @@ def run_preset(preset: str, args: argparse.Namespace) -> tuple[dict, T.DeepTEN]:
     }, model
 
 
-def sim2real(model: T.DeepTEN, args: argparse.Namespace) -> dict:
+def sim2real(model: DeepTEN, args: argparse.Namespace) -> dict:
     """Procedural-trained classifier on real DTD-10 test images of the shared classes."""
-    _, test = T.preset_data("benchmark", root=args.dtd_root, seed=args.seed)
+    _, test = preset_data("benchmark", root=args.dtd_root, seed=args.seed)
     shared = [c for c in test.classes if c in model.classes]
     keep = [i for i in range(len(test)) if test.classes[int(test.labels[i])] in shared]
-    patches = torch.stack([T._eval_transform(model.config)(test[i][0]) for i in keep])
-    out = T.label_patches(model, patches, device=resolve_device(args.device), progress=False)
+    patches = torch.stack([eval_transform(model.config)(test[i][0]) for i in keep])
+    out = label_patches(model, patches, device=resolve_device(args.device), progress=False)
     true = np.array([model.classes.index(test.classes[int(test.labels[i])]) for i in keep])
     cols = [model.classes.index(c) for c in shared]
     top1_all = float((out["label_idx"] == true).mean())

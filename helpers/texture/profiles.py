@@ -1,0 +1,325 @@
+"""Texture profiles of SR data (Magid et al., CVPR 2022, §4.1-4.2.2): label shares and
+their distances, PSNR per label, entropy vs PSNR, the high-complexity selection, and the
+texture manifold (2-d projection, k-means).
+
+- Fig. 8: :func:`semantic_profile` (share of patches per label), :func:`js_distance`,
+  :func:`profile_distances` (Jensen-Shannon, base 2, in [0, 1]).
+- Fig. 9: :func:`per_label_psnr` (mean patch PSNR per HR label, dB), :func:`top_bottom_labels`,
+  :func:`consistent_labels` (top or bottom in every panel).
+- Fig. 3-4: :func:`entropy_psnr_fit` (line and correlations), :func:`contrast_pair`.
+- Fig. 7: :func:`complexity_ratio` (entropy bits / bicubic PSNR dB), :func:`select_high`.
+- Fig. 5-6: :func:`project_2d` (UMAP or PCA), :func:`kmeans_clusters`,
+  :func:`cluster_summary`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+
+from ..published import MAGID_HIGH_RATIO, MAGID_HIGH_SHARE
+from .patchset import PatchSet
+
+__all__ = [
+    "cluster_summary",
+    "complexity_ratio",
+    "consistent_labels",
+    "contrast_pair",
+    "entropy_psnr_fit",
+    "js_distance",
+    "kmeans_clusters",
+    "per_label_psnr",
+    "profile_distances",
+    "project_2d",
+    "select_high",
+    "semantic_profile",
+    "top_bottom_labels",
+]
+
+
+# --------------------------------------------------------------------------- profiles
+def semantic_profile(
+    labels: PatchSet | Sequence[str] | np.ndarray, classes: Sequence[str] | None = None
+) -> pd.Series:
+    """Share of patches per label (Fig. 8): a Series over ``classes`` summing to 1.
+
+    ``labels``: a :class:`PatchSet` (its HR labels and classes) or label names (then
+    ``classes`` lists every label, so absent labels get share 0).
+    """
+    if isinstance(labels, PatchSet):
+        classes, names = labels.classes, labels.label_names("hr")
+    else:
+        names = np.asarray(labels, dtype=object)
+        if classes is None:
+            classes = sorted(set(names.tolist()))
+    if len(names) == 0:
+        raise ValueError("no labels: a profile needs at least one patch")
+    unknown = set(names.tolist()) - set(classes)
+    if unknown:
+        raise ValueError(f"labels {sorted(unknown)} are not in classes {list(classes)}")
+    counts = pd.Series(names).value_counts().reindex(list(classes), fill_value=0)
+    return (counts / counts.sum()).rename("share")
+
+
+def js_distance(p: np.ndarray | pd.Series, q: np.ndarray | pd.Series, base: float = 2.0) -> float:
+    """Jensen-Shannon distance sqrt(JSD(p || q)) between two distributions.
+
+    JSD = (KL(p || m) + KL(q || m)) / 2 with m = (p + q) / 2; inputs are normalised to sum
+    1. With ``base=2`` the distance lies in [0, 1] (1 = disjoint supports). Equals
+    ``scipy.spatial.distance.jensenshannon(p, q, base)``.
+    """
+    a, b = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"p and q must be 1-d of equal length, got {a.shape} and {b.shape}")
+    if (a < 0).any() or (b < 0).any() or a.sum() <= 0 or b.sum() <= 0:
+        raise ValueError("p and q must be non-negative with a positive sum")
+    a, b = a / a.sum(), b / b.sum()
+    m = (a + b) / 2
+
+    def kl(x: np.ndarray) -> float:
+        nz = x > 0  # 0 log 0 = 0; m > 0 wherever x > 0
+        return float(np.sum(x[nz] * np.log(x[nz] / m[nz])))
+
+    jsd = max(0.0, (kl(a) + kl(b)) / 2) / math.log(base)
+    return math.sqrt(jsd)
+
+
+def profile_distances(profiles: Mapping[str, pd.Series]) -> pd.DataFrame:
+    """Pairwise Jensen-Shannon distances (base 2, in [0, 1]) between profiles."""
+    names = list(profiles)
+    d = np.zeros((len(names), len(names)))
+    for i, a in enumerate(names):
+        for j in range(i + 1, len(names)):
+            b = names[j]
+            if list(profiles[a].index) != list(profiles[b].index):
+                raise ValueError(f"profiles {a!r} and {b!r} are over different labels")
+            d[i, j] = d[j, i] = js_distance(profiles[a], profiles[b])
+    return pd.DataFrame(d, index=names, columns=names)
+
+
+# --------------------------------------------------------------------------- PSNR by label
+def per_label_psnr(
+    ps: PatchSet, versions: Sequence[str] | None = None, min_count: int = 1
+) -> pd.DataFrame:
+    """Mean patch PSNR (dB) per HR label (Fig. 9).
+
+    Returns a DataFrame indexed by label (labels with at least ``min_count`` patches),
+    one column per version (default: bicubic and every SR model) and ``n`` (patches).
+    """
+    versions = list(ps.models if versions is None else versions)
+    for v in versions:
+        if v not in ps.psnr:
+            raise KeyError(f"{ps.dataset}: no PSNR for {v!r}; have {list(ps.psnr)}")
+    df = pd.DataFrame({v: ps.psnr[v] for v in versions})
+    df["label"] = ps.label_names("hr")
+    g = df.groupby("label")
+    out = g[versions].mean()
+    out["n"] = g.size()
+    return out[out["n"] >= min_count].sort_values(versions[0], ascending=False)
+
+
+def top_bottom_labels(
+    per_label: pd.DataFrame, model: str, k: int = 5, reference: str = "bicubic"
+) -> pd.DataFrame:
+    """The ``k`` labels with the highest and lowest mean PSNR of ``model`` and its gap over
+    ``reference`` (dB), as in Fig. 9. Fewer labels than 2k: split them in halves (a
+    single label is then both top and bottom).
+
+    Returns columns ``label``, ``group`` (top/bottom), ``psnr``, ``reference``, ``gap``, ``n``.
+    """
+    s = per_label[model].sort_values(ascending=False)
+    if len(s) == 0:
+        raise ValueError(f"no labels with PSNR for {model!r}")
+    # Fewer than 2k labels: halves (a single label is both the top and the bottom one).
+    k = max(1, min(k, len(s) // 2))
+    rows = []
+    for group, labels in (("top", s.index[:k]), ("bottom", s.index[-k:])):
+        for lab in labels:
+            rows.append(
+                {
+                    "label": lab,
+                    "group": group,
+                    "psnr": per_label.at[lab, model],
+                    "reference": per_label.at[lab, reference],
+                    "gap": per_label.at[lab, model] - per_label.at[lab, reference],
+                    "n": int(per_label.at[lab, "n"]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def consistent_labels(bars: pd.DataFrame) -> dict[str, list[str]]:
+    """The labels in the top (and in the bottom) group of *every* Fig. 9 panel.
+
+    ``bars``: :func:`top_bottom_labels` frames of several panels, concatenated with
+    ``dataset`` and ``model`` columns. Returns ``{"bottom": [...], "top": [...]}``, each in
+    order of frequency (ties: first seen)."""
+    n_panels = len(bars.groupby(["dataset", "model"]))
+    out = {}
+    for group in ("bottom", "top"):
+        counts = bars[bars.group == group].label.value_counts()
+        out[group] = list(counts[counts == n_panels].index)
+    return out
+
+
+# --------------------------------------------------------------------------- complexity
+def entropy_psnr_fit(entropy: np.ndarray, psnr_db: np.ndarray) -> dict[str, float]:
+    """Least-squares line PSNR = slope * entropy + intercept with Pearson and Spearman
+    correlations and their p-values (Fig. 3)."""
+    x, y = np.asarray(entropy, float), np.asarray(psnr_db, float)
+    lr = stats.linregress(x, y)
+    sp = stats.spearmanr(x, y)
+    return {
+        "slope": float(lr.slope),
+        "intercept": float(lr.intercept),
+        "pearson_r": float(lr.rvalue),
+        "pearson_p": float(lr.pvalue),
+        "spearman_rho": float(sp.statistic),
+        "spearman_p": float(sp.pvalue),
+        "n": len(x),
+    }
+
+
+def contrast_pair(x: np.ndarray, y: np.ndarray, tol: float) -> tuple[int, int]:
+    """Indices (i, j) with |x_i - x_j| <= tol that maximise |y_i - y_j| (i has the larger y).
+
+    Fig. 3's "same entropy, very different PSNR" (and vice versa with x, y swapped). Exact,
+    O(N log N): sort by x, then range max/min over each window with a sparse table.
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 2:
+        raise ValueError("need at least two points")
+    order = np.argsort(x, kind="stable")
+    xs, ys = x[order], y[order]
+    n = len(xs)
+    hi = np.searchsorted(xs, xs + tol, side="right")  # window [i, hi)
+    # Sparse tables of argmax/argmin over power-of-two spans.
+    amax, amin = [np.arange(n)], [np.arange(n)]
+    span = 1
+    while 2 * span <= n:
+        a, b = amax[-1], amin[-1]
+        m = n - 2 * span + 1
+        left, right = a[:m], a[span : span + m]
+        amax.append(np.where(ys[left] >= ys[right], left, right))
+        left, right = b[:m], b[span : span + m]
+        amin.append(np.where(ys[left] <= ys[right], left, right))
+        span *= 2
+    length = hi - np.arange(n)
+    lev = np.floor(np.log2(length)).astype(int)
+    sz = 1 << lev
+    i0 = np.arange(n)
+    j0 = hi - sz
+
+    def query(table: list[np.ndarray], better: Callable) -> np.ndarray:
+        out = np.empty(n, dtype=np.int64)
+        for level in np.unique(lev):
+            r = lev == level
+            a, b = table[level][i0[r]], table[level][j0[r]]
+            out[r] = np.where(better(ys[a], ys[b]), a, b)
+        return out
+
+    imax, imin = query(amax, np.greater_equal), query(amin, np.less_equal)
+    best = int(np.argmax(ys[imax] - ys[imin]))
+    return int(order[imax[best]]), int(order[imin[best]])
+
+
+def complexity_ratio(entropy: np.ndarray, psnr_db: np.ndarray) -> np.ndarray:
+    """The paper's complexity measure: entropy of gradients (bits) / bicubic PSNR (dB)."""
+    return np.asarray(entropy, float) / np.asarray(psnr_db, float)
+
+
+def select_high(
+    ratio: np.ndarray,
+    threshold: float = MAGID_HIGH_RATIO,
+    share: float = MAGID_HIGH_SHARE,
+    min_share: float = 0.05,
+    max_share: float = 0.5,
+    reference: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """High-complexity patches: ``ratio >= threshold`` (the paper's 0.4), unless that keeps
+    less than ``min_share`` or more than ``max_share`` of ``reference`` (default ``ratio``);
+    then the top ``share`` (the paper's 20%) of ``reference`` by quantile.
+
+    Pass the training patches' ratios as ``reference`` to apply the same cut to test
+    patches. Returns ``(mask over ratio, rule)``: rule has ``kind`` ("threshold" or
+    "quantile"), the ``cut`` used, ``share`` of ``ratio`` selected and the paper rule's
+    own share ``paper_rule_share`` on ``reference``.
+    """
+    r = np.asarray(ratio, float)
+    ref = r if reference is None else np.asarray(reference, float)
+    paper_share = float(np.mean(ref >= threshold))
+    if min_share <= paper_share <= max_share:
+        kind, cut = "threshold", float(threshold)
+    else:
+        kind, cut = "quantile", float(np.quantile(ref, 1.0 - share))
+    mask = r >= cut
+    return mask, {
+        "kind": kind,
+        "cut": cut,
+        "share": float(mask.mean()) if len(mask) else 0.0,
+        "paper_rule_share": paper_share,
+        "paper_threshold": float(threshold),
+    }
+
+
+# --------------------------------------------------------------------------- embeddings
+def project_2d(
+    embedding: np.ndarray,
+    method: str = "umap",
+    seed: int = 0,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+) -> np.ndarray:
+    """2-d projection (N, 2) of embeddings (N, E): ``"umap"`` (umap-learn, seeded, as the
+    paper) or ``"pca"`` (scikit-learn; no numba compile, for quick runs)."""
+    x = np.asarray(embedding, np.float32)
+    if method == "pca":
+        return PCA(n_components=2, random_state=seed).fit_transform(x)
+    if method != "umap":
+        raise ValueError(f"method must be 'umap' or 'pca', got {method!r}")
+    # umap-learn imports numba and pynndescent (seconds) and compiles on first use; quick
+    # runs project with PCA and never need it, so it is imported only here.
+    import umap
+
+    with warnings.catch_warnings():  # "n_jobs overridden by random_state": intended
+        warnings.simplefilter("ignore", UserWarning)
+        reducer = umap.UMAP(
+            n_neighbors=min(n_neighbors, len(x) - 1), min_dist=min_dist, random_state=seed
+        )
+        return reducer.fit_transform(x)
+
+
+def kmeans_clusters(embedding: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """k-means cluster index (N,) of the embeddings (scikit-learn, 10 seeded restarts)."""
+    if not 1 <= k <= len(embedding):
+        raise ValueError(f"k must be in 1..{len(embedding)} (the number of patches), got {k}")
+    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(embedding)
+
+
+def cluster_summary(clusters: np.ndarray, labels: Sequence[str]) -> pd.DataFrame:
+    """Per cluster: ``size``, ``top_label`` (most frequent), ``top_share``, ``n_labels``
+    (distinct labels) and ``entropy_bits`` of its label distribution."""
+    df = pd.DataFrame({"cluster": np.asarray(clusters), "label": np.asarray(labels, object)})
+    rows = []
+    for c, g in df.groupby("cluster"):
+        vc = g["label"].value_counts()
+        p = vc.to_numpy() / len(g)
+        rows.append(
+            {
+                "cluster": int(c),
+                "size": len(g),
+                "top_label": vc.index[0],
+                "top_share": float(p[0]),
+                "n_labels": len(vc),
+                "entropy_bits": float(-(p * np.log2(p)).sum()),
+            }
+        )
+    return pd.DataFrame(rows).set_index("cluster")
