@@ -4,16 +4,22 @@ Every chapter of the book imports from here; notebooks keep only narrative, para
 calls and plots. Layers, each importing only from the ones above it:
 
 - base modules: ``runtime`` (device, seeding, cache location), ``io`` (atomic writes,
-  images), ``results`` (chapters' JSON), ``published`` (the papers' numbers);
+  images), ``cache`` (the one content-addressed cache), ``presets`` (the one preset
+  table), ``results`` (chapters' JSON), ``published`` (the papers' numbers), ``verdict``
+  (the shape of a decided claim);
 - ``data/``: manifest and fetcher, image sets, MATLAB resize, degradations, patches,
   procedural textures;
 - ``metrics/``: PSNR/SSIM, entropy of gradients, Gini/DI, image-content measures;
 - ``models/``: architectures, registry, released loaders, receptive fields, the
   ``SRModel`` wrapper, super-resolve-and-score;
 - ``train``: the one training loop, with keyed, resumable checkpoints;
-- ``networks/``: the zoo and the DI family the book trains itself;
-- analyses, one subpackage per body of work: ``attribution/`` (LAM, its cache, hard
-  cases), ``texture/`` (texture classifier, profiles, consistency);
+- ``networks/``: the zoo and the DI family the book trains itself, and the one resolver
+  from a chapter's ``models`` entries (names, weight files, ``module:callable``) to
+  ``SRModel``;
+- analyses, one subpackage per body of work, each with its ``verdicts``:
+  ``attribution/`` (LAM, its cache, hard cases, the DI analysis), ``texture/`` (texture
+  classifier, labelling, profiles, consistency); the planned chapters get theirs beside
+  them (``prior/``, ``texture_loss/``, ``degradation/``);
 - ``plots/``: one visual style and the figures chapters share;
 - ``book/``: the papermill runner that executes chapters and builds the book.
 """

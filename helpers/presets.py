@@ -122,7 +122,7 @@ TABLE: dict[str, dict[str, Any]] = {
     "di_eval_limit": {"smoke": {"limit": 1, "crop": 128}, "embedded": {}, "benchmark": {},
                       "full": {}},
     # The texture classifier (DeepTEN) per preset, overlaid on
-    # helpers.texture.classifier.DEFAULT_CONFIG. Timings: 2 shared CPU cores
+    # helpers.texture.deepten.DEFAULT_CONFIG. Timings: 2 shared CPU cores
     # (scripts/bench_texture.py).
     "texture_classifier": {
         # Seconds: the tests' code path, tiny everything.

@@ -155,11 +155,12 @@ def test_bicubic_keeps_fewer() -> None:
 def test_most_frequent_flips() -> None:
     flips = pd.DataFrame({"hr": ["a", "b", "c", "d"], "sr": ["b", "c", "a", "a"], "count": 1})
     v = V.most_frequent_flips("edsr", flips)
-    assert v.holds and v.text == (
+    assert v.outcome == "described" and not v.holds  # a description decides nothing
+    assert v.text == (
         "Most frequent flips of the least consistent model (edsr): a -> b, b -> c, c -> a."
     )
     v = V.most_frequent_flips("edsr", flips.iloc[:0])
-    assert not v.holds and v.text.endswith("(edsr): none.")
+    assert v.outcome == "no flips" and v.text.endswith("(edsr): none.")
 
 
 def test_consistency_psnr() -> None:
@@ -179,6 +180,6 @@ def test_consistency_psnr() -> None:
 
 def test_report_lists_rule_outcome_and_paper() -> None:
     v = V.manifold_overlap([2, 2], [2])
-    lines = v.report().splitlines()
+    lines = v.report("- ").splitlines()
     assert lines[0] == f"- {v.text}" and lines[1].strip().startswith("rule:")
     assert "outcome: holds" in lines[2] and "k = 15" in lines[3]

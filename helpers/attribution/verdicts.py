@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from .. import published
+from ..verdict import Verdict
 from .di import LogDIFit
 
 #: The LAM chapter's bar: global-operation networks use "much" more pixels when their
@@ -65,43 +65,6 @@ PAPER_RECEPTIVE_FIELD = (
 )
 PAPER_SCALE = "Fig. 7c: DI rises with FSRCNN width and depth and EDSR depth, not EDSR width"
 PAPER_CONTENT = "Fig. 8: regular stripes and grids draw wide attribution, complex content not"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of one claim.
-
-    Attributes:
-        claim: short name of the claim (the DI chapter's results key, e.g.
-            ``"1_di_vs_psnr"``).
-        rule: the rule applied, in one sentence (threshold, test).
-        holds: whether the claim holds by that rule.
-        outcome: ``"holds"``, ``"partly"`` (three-way rules only; ``holds`` is then
-            False) or ``"does not hold"``.
-        numbers: every number the rule used (JSON-ready floats, ints, strings, dicts).
-        text: the sentence(s) the chapter prints.
-        paper: the paper's finding it is compared with.
-    """
-
-    claim: str
-    rule: str
-    holds: bool
-    outcome: str
-    numbers: dict[str, Any] = field(default_factory=dict)
-    text: str = ""
-    paper: str = ""
-
-    @property
-    def label(self) -> str:
-        """``"HOLDS"``, ``"PARTLY"`` or ``"DOES NOT HOLD"`` (what the DI chapter records)."""
-        return self.outcome.upper()
-
-    def report(self) -> str:
-        """The sentence, then the rule, the outcome and the paper's finding, one line each."""
-        return (
-            f"{self.text}\n    rule: {self.rule}\n    outcome: {self.outcome}"
-            f"\n    paper: {self.paper}"
-        )
 
 
 def _outcome(holds: bool, partly: bool = False) -> str:

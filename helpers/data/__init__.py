@@ -5,6 +5,8 @@
 - ``resize``: MATLAB-compatible bicubic ``imresize`` and the one HR->LR pair function.
 - ``degradations``: seeded blur, noise and JPEG (the one Gaussian kernel lives here).
 - ``patches``: random and grid patch samplers.
+- ``textures``: labelled texture images (procedural, DTD-10, DTD-47) for the texture
+  classifier, with its transforms and the preset's train/test split.
 - ``procedural`` + ``patterns``: procedurally generated textures under DTD's label names
   (the public API and sampling context; one generator per label).
 

@@ -23,7 +23,7 @@ textures) live in :mod:`helpers.data.textures`, its figures in :mod:`helpers.plo
 - ``high_vs_all``: Fig. 7's training experiment (all vs high-complexity patches), its
   curve recorded by the training loop's callback and cached.
 - ``verdicts``: every claim the two chapters decide, as a function with its rule,
-  returning a :class:`~helpers.texture.verdicts.Verdict`.
+  returning a :class:`~helpers.verdict.Verdict`.
 
 May import: the base modules, ``helpers.data``, ``helpers.metrics``, ``helpers.models``,
 ``helpers.train`` and ``helpers.networks``; never ``helpers.plots`` or ``helpers.book``.

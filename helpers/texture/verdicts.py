@@ -17,8 +17,6 @@ model or a multiple-comparison correction yet.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
@@ -30,6 +28,7 @@ from ..published import (
     MAGID_HIGH_SHARE,
     MAGID_SR_AGREEMENT,
 )
+from ..verdict import Verdict
 
 __all__ = [
     "Verdict",
@@ -43,32 +42,6 @@ __all__ = [
     "profiles_differ",
     "sr_changes_labels",
 ]
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One decided claim.
-
-    ``claim``: short name (the results' key); ``rule``: the rule in words; ``holds``:
-    the outcome as a bool; ``outcome``: "holds", "does not hold", "partly", "inconclusive",
-    "not testable" or "described"; ``numbers``: the values the rule used; ``text``: the
-    sentence the chapter prints; ``paper``: the paper's finding it is compared with.
-    """
-
-    claim: str
-    rule: str
-    holds: bool
-    outcome: str
-    numbers: dict[str, Any] = field(default_factory=dict)
-    text: str = ""
-    paper: str = ""
-
-    def report(self) -> str:
-        """The sentence, then the rule, the outcome and the paper's number, one line each."""
-        return (
-            f"- {self.text}\n    rule: {self.rule}\n    outcome: {self.outcome}"
-            f"\n    paper: {self.paper}"
-        )
 
 
 def _pct_range(lo: float, hi: float) -> str:
@@ -415,7 +388,7 @@ def most_frequent_flips(model: str, flips: pd.DataFrame, k: int = 3) -> Verdict:
     return Verdict(
         "flips",
         f"descriptive: the {k} most frequent HR -> SR label changes, no test",
-        bool(pairs),
+        False,  # a description decides nothing
         "described" if pairs else "no flips",
         {"model": model, "flips": pairs},
         text,
