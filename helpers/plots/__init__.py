@@ -1,4 +1,14 @@
-"""One visual style for every figure of the book, and the image grids chapters share."""
+"""Plots: one visual style for every figure of the book, and the figures chapters share.
+
+- this module: :func:`set_style`, :func:`to_numpy_image`, :func:`image_grid`;
+- ``lam``: the LAM and DI chapters' figures (map panels, Fig. 3 paths, PSNR vs DI, sweeps);
+- ``texture``: the texture chapters' figures (confusion, entropy vs PSNR, manifold,
+  profiles, per-label PSNR, flips, examples, agreement).
+
+Functions take computed data and return a :class:`matplotlib.figure.Figure`; they compute
+nothing a verdict depends on. May import anything above (``helpers.data``, ``metrics``,
+``models``, the analyses), never ``helpers.book``.
+"""
 
 from __future__ import annotations
 
