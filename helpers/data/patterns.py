@@ -350,7 +350,7 @@ def _fibrous_procedural(g: _Ctx) -> torch.Tensor:
 @lru_cache(maxsize=1)
 def _grass() -> torch.Tensor:
     """scikit-image's grass photograph (shipped in the wheel) as (512, 512) float in [0, 1]."""
-    from skimage import data
+    from skimage import data  # scikit-image's import costs ~1 s; only fibrous needs it
 
     return torch.from_numpy(data.grass().astype("float32") / 255.0)
 

@@ -1,22 +1,23 @@
-"""SR models under one convention: LR (N, 3, h, w) RGB in [0, 1] -> SR (N, 3, s*h, s*w).
+"""Models: SR networks under one convention, LR (N, 3, h, w) RGB in [0, 1] -> SR
+(N, 3, s*h, s*w), and what every chapter asks of them.
 
-Public API:
-
-- :func:`build` / :func:`available` / :func:`size_params`: trainable architectures
-  (``fsrcnn``, ``edsr``, ``rcan``, ``srresnet``, ``nlsn``) and the ``bicubic`` baseline.
-- :func:`load_released` / :func:`available_released`: PAN, IMDN, CARN-M (this package's
-  modules, strict key match) and GRL-tiny (through spandrel) with published weights.
-- :func:`load_spandrel`: any SR file spandrel recognises (RCAN, SwinIR, ESRGAN, ...).
-- :class:`SRModel` / :func:`wrap`: eval mode, device, padding, output-size check;
-  :func:`unwrap` the bare network inside.
-- :func:`weights_digest`: a stable sha256 of a network's weights, however it is wrapped
-  (``SRModel.digest``), for cache keys.
-- :func:`safe_load_state_dict`: tensors only, never code.
-- :func:`empirical_receptive_field`, :func:`analytic_receptive_field`,
-  :func:`param_count`.
+- ``arch``: the trainable architectures (FSRCNN, EDSR, RCAN, SRResNet, NLSN) and the
+  MATLAB-bicubic baseline, with their analytic receptive fields.
+- ``released``: PAN, IMDN and CARN-M as modules whose state-dict keys match the released
+  files.
+- ``registry``: :func:`build`, :func:`load_released` (published weights, sha256-checked),
+  :func:`load_spandrel` (any SR file spandrel recognises), the name checks.
+- ``weights``: :func:`safe_load_state_dict` (tensors only, never code).
+- ``wrapper``: :class:`SRModel` (eval mode, device, padding, output-size check, ``name``,
+  ``origin``, ``train_steps``), :func:`wrap`/:func:`unwrap`, :func:`weights_digest` (the
+  same for the same tensors however wrapped; ``SRModel.digest``) for cache keys.
+- ``receptive_field``: analytic and empirical receptive fields (input-gradient support)
+  and the check that the two agree.
+- ``evaluate``: super-resolve and score a set (PSNR/SSIM on Y, border shaved).
 
 Every model carries ``scale``, ``receptive_field`` (LR px, full width; ``None`` = global)
-and ``pad_multiple``.
+and ``pad_multiple``. May import: ``helpers.data``, ``helpers.metrics`` and the base
+modules.
 """
 
 from .receptive_field import (

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data import resize
 from .receptive_field import ConvOp, DeconvOp, SpatialOp, UpOp, analytic_receptive_field
 
 #: DIV2K RGB mean on [0, 1], the mean EDSR/RCAN/NLSN subtract (rgb_range = 1).
@@ -351,9 +352,6 @@ class Bicubic(_SRBase):
         self.receptive_field = 4
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Imported here: the resize module is optional for everything else in this package.
-        from ..data import resize
-
         if not (torch.is_grad_enabled() and x.requires_grad):
             return resize.imresize(x, scale=self.scale)
         # imresize gathers into preallocated buffers (fast, not differentiable); for input

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..data import fetch
 from .arch import EDSR, FSRCNN, NLSN, RCAN, Bicubic, SRResNet
 from .released import CARNM, IMDN, PAN
 from .weights import WeightFileError, safe_load_state_dict, strip_prefix
@@ -171,13 +172,6 @@ def _resolve_path(name: str, scale: int, path: str | Path | None) -> Path:
     if path is not None:
         return Path(path)
     key = RELEASED[name][scale]
-    try:
-        from ..data import fetch
-    except ImportError as err:  # the data module is optional for users with their own files
-        raise RuntimeError(
-            f"cannot fetch {key!r}: helpers.data is unavailable ({err}); pass path= to the "
-            "weight file instead"
-        ) from err
     return Path(fetch(key))
 
 

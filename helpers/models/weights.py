@@ -148,6 +148,7 @@ def safe_load_state_dict(
     if path.stat().st_size == 0:
         raise WeightFileError(f"{path} is empty (0 bytes); delete it and fetch it again")
     if path.suffix.lower() == ".safetensors":
+        # Only .safetensors files need it (the book's own weights are torch files).
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
