@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from _mirror import needs_mirror
 
+from helpers import presets
 from helpers.attribution import hard_cases
 
 
@@ -61,3 +63,30 @@ def test_selection_records_every_psnr_and_returns_n():
         hard_cases.select_hard_cases(cands, {"a": Upsampler(0)}, n=1)
     with pytest.raises(ValueError, match="n must be"):
         hard_cases.select_hard_cases(cands, models, n=99)
+
+
+def test_shared_hard_cases_are_scored_by_the_zoo_whatever_the_chapter_studies(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
+    seen = {}
+
+    def fake_resolve_many(entries, scale, preset, **kw):
+        seen["entries"] = list(entries)
+        return {n: Upsampler(0.01 * i) for i, n in enumerate(entries)}
+
+    monkeypatch.setattr(hard_cases, "resolve_many", fake_resolve_many)
+    cases = hard_cases.shared_hard_cases("smoke", 4, n=1)
+    assert seen["entries"] == list(presets.ZOO)  # the zoo, not a chapter's models
+    assert len(cases) == 1 and set(cases[0].psnr) == set(presets.ZOO)
+    assert cases[0].source == "chelsea"  # the first embedded test image (smoke)
+
+
+@needs_mirror
+def test_shared_hard_cases_at_benchmark_need_no_network(monkeypatch):
+    def boom(*a, **kw):
+        raise AssertionError("no network is needed for the LAM authors' crops")
+
+    monkeypatch.setattr(hard_cases, "resolve_many", boom)
+    cases = hard_cases.shared_hard_cases("benchmark", 4, n=2)
+    assert [c.source for c in cases] == ["lam_hard", "lam_hard"]

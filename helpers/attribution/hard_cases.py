@@ -21,6 +21,7 @@ from ..data.patches import grid_patches
 from ..data.resize import bicubic_down_uint8
 from ..metrics.quality import psnr
 from ..models.evaluate import super_resolve
+from ..networks.resolve import resolve_many
 
 
 @dataclass
@@ -147,3 +148,29 @@ def lam_hard_cases(
     candidates = candidate_subimages(test, spec["size"], spec["stride"], scale)
     n = min(n, len(candidates))
     return select_hard_cases(candidates, dict(nets), n, scale, device, progress)
+
+
+def shared_hard_cases(
+    preset: str,
+    scale: int = 4,
+    n: int | None = None,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+) -> list[HardCase]:
+    """The hard cases the LAM and DI chapters both attribute, whatever networks they study.
+
+    Where the preset picks them by the paper's rule (``hard_cases`` in
+    :data:`helpers.presets.TABLE`: ``smoke``, ``embedded``) the book's zoo
+    (:data:`helpers.presets.ZOO`, trained once and cached) scores the candidates, so a
+    reader's own ``models`` list (even a single network) gets the same patches as the
+    book's; elsewhere the LAM authors' crops are used and no network is needed. See
+    :func:`lam_hard_cases` for ``n`` and the returned cases.
+    """
+    by_rule = presets.get("hard_cases", preset)["source"] == "rule"
+    selectors = (
+        resolve_many(list(presets.ZOO), scale, preset, seed=seed, device=device, progress=progress)
+        if by_rule
+        else {}
+    )
+    return lam_hard_cases(preset, selectors, scale, device, n=n, progress=progress)
