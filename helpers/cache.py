@@ -61,7 +61,9 @@ def update_tensor(h: Any, t: torch.Tensor) -> None:
     """Feed one tensor (dtype, shape and raw bytes, on the CPU) into hashlib object ``h``."""
     t = t.detach().to("cpu").contiguous()
     h.update(f"{t.dtype}{tuple(t.shape)}".encode())
-    h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    # reshape(-1): a 0-dim tensor (e.g. BatchNorm's num_batches_tracked) cannot be viewed
+    # as bytes directly.
+    h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
 
 
 def tensor_digest(*tensors: torch.Tensor) -> str:

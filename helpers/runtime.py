@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,6 +36,13 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def derive_seed(seed: int, *parts: Any) -> int:
+    """A 63-bit seed from ``seed`` and labels (split, class, step, ...): the same on every
+    run and machine, so independent streams never share draws."""
+    h = hashlib.sha256(repr((int(seed), *parts)).encode()).digest()
+    return int.from_bytes(h[:8], "little") >> 1
 
 
 def data_dir() -> Path:

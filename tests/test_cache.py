@@ -87,3 +87,7 @@ def test_nothing_is_written_when_compute_raises(tmp_path):
     with pytest.raises(RuntimeError):
         cache.cached(path, "k", boom)
     assert not path.exists() and not list(tmp_path.iterdir())
+
+
+def test_tensor_digest_of_a_zero_dim_tensor():
+    assert cache.tensor_digest(torch.tensor(3)) != cache.tensor_digest(torch.tensor(4))

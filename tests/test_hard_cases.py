@@ -90,3 +90,18 @@ def test_shared_hard_cases_at_benchmark_need_no_network(monkeypatch):
     monkeypatch.setattr(hard_cases, "resolve_many", boom)
     cases = hard_cases.shared_hard_cases("benchmark", 4, n=2)
     assert [c.source for c in cases] == ["lam_hard", "lam_hard"]
+
+
+def test_shared_hard_cases_reuse_the_zoo_networks_a_chapter_has(tmp_path, monkeypatch):
+    monkeypatch.setenv("HELPERS_DATA_DIR", str(tmp_path))
+    asked = []
+
+    def fake_resolve_many(entries, scale, preset, **kw):
+        asked.extend(entries)
+        return {n: Upsampler(0.01) for n in entries}
+
+    monkeypatch.setattr(hard_cases, "resolve_many", fake_resolve_many)
+    have = {presets.ZOO[0]: Upsampler(0.0), "mine": Upsampler(0.5)}
+    have[presets.ZOO[0]].origin, have["mine"].origin = "zoo", "file"
+    hard_cases.shared_hard_cases("smoke", 4, n=1, resolved=have)
+    assert asked == list(presets.ZOO[1:])  # the one it had is not loaded again

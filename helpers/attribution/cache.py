@@ -17,9 +17,7 @@ Layout: ``<cache>/lam/<key>.pt`` holding ``{"key", "result"}`` (``result`` =
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import inspect
-import json
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -61,7 +59,7 @@ def model_digest(model: nn.Module) -> str:
         "class": type(model).__name__,
         **{a: getattr(model, a, None) for a in ("scale", "receptive_field", "pad_multiple")},
     }
-    return hashlib.sha256(json.dumps(head, sort_keys=True, default=str).encode()).hexdigest()
+    return cache.key("lam_model", head, length=64)
 
 
 def lam_key(model: nn.Module, image: torch.Tensor, window: Any, **kwargs: Any) -> str:

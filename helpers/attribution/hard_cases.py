@@ -157,6 +157,7 @@ def shared_hard_cases(
     seed: int = 0,
     device: str | torch.device | None = None,
     progress: bool = True,
+    resolved: Mapping[str, nn.Module] | None = None,
 ) -> list[HardCase]:
     """The hard cases the LAM and DI chapters both attribute, whatever networks they study.
 
@@ -165,12 +166,18 @@ def shared_hard_cases(
     (:data:`helpers.presets.ZOO`, trained once and cached) scores the candidates, so a
     reader's own ``models`` list (even a single network) gets the same patches as the
     book's; elsewhere the LAM authors' crops are used and no network is needed. See
-    :func:`lam_hard_cases` for ``n`` and the returned cases.
+    :func:`lam_hard_cases` for ``n`` and the returned cases. ``resolved``: networks the
+    chapter already has (name -> :class:`~helpers.models.SRModel`); those of origin
+    ``"zoo"`` are used as they are instead of being loaded again.
     """
-    by_rule = presets.get("hard_cases", preset)["source"] == "rule"
-    selectors = (
-        resolve_many(list(presets.ZOO), scale, preset, seed=seed, device=device, progress=progress)
-        if by_rule
+    if presets.get("hard_cases", preset)["source"] != "rule":
+        return lam_hard_cases(preset, {}, scale, device, n=n, progress=progress)
+    have = {k: m for k, m in (resolved or {}).items() if getattr(m, "origin", None) == "zoo"}
+    missing = [z for z in presets.ZOO if z not in have]
+    more = (
+        resolve_many(missing, scale, preset, seed=seed, device=device, progress=progress)
+        if missing
         else {}
     )
+    selectors = {z: have[z] if z in have else more[z] for z in presets.ZOO}
     return lam_hard_cases(preset, selectors, scale, device, n=n, progress=progress)

@@ -26,13 +26,14 @@ samples do not depend on which other classes are asked for.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
+
+from ..runtime import derive_seed
 
 __all__ = ["LABELS_EMBEDDED", "generate", "make_dataset", "derive_seed"]
 
@@ -67,12 +68,6 @@ _TAU = 2.0 * math.pi
 # Samples generated per vectorized chunk: bounds memory (the cell search holds a few
 # (chunk, 2*size, 2*size) float tensors) without giving up vectorization.
 _CHUNK = 32
-
-
-def derive_seed(seed: int, *parts: str) -> int:
-    """A 63-bit seed from ``seed`` and strings (split, label): stable across runs/machines."""
-    h = hashlib.sha256(repr((int(seed), *parts)).encode()).digest()
-    return int.from_bytes(h[:8], "little") >> 1
 
 
 # --------------------------------------------------------------------------- context

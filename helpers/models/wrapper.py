@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import cache
 from ..runtime import resolve_device
 
 
@@ -163,12 +164,6 @@ def unwrap(model: nn.Module) -> nn.Module:
     return model
 
 
-def _tensor_bytes(t: torch.Tensor) -> bytes:
-    """The raw bytes of ``t`` on the CPU, C order (any dtype, bfloat16 included)."""
-    t = t.detach().to("cpu").contiguous().reshape(-1)
-    return t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
-
-
 def weights_digest(model: nn.Module) -> str:
     """A stable hex sha256 (64 chars) of a network's weights, the same however it is wrapped.
 
@@ -202,9 +197,8 @@ def weights_digest(model: nn.Module) -> str:
     h = hashlib.sha256(json.dumps(head, sort_keys=True, default=str).encode())
     sd = m.state_dict()
     for name in sorted(sd):
-        t = sd[name]
-        h.update(f"\0{name}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
-        h.update(_tensor_bytes(t))
+        h.update(f"\0{name}\0".encode())
+        cache.update_tensor(h, sd[name])
     return h.hexdigest()
 
 

@@ -12,7 +12,6 @@ checkpoints (:mod:`helpers.cache`).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -27,7 +26,7 @@ from tqdm.auto import tqdm
 
 from .. import cache
 from ..data.textures import TextureData, eval_transform, train_transform
-from ..runtime import data_dir, resolve_device
+from ..runtime import data_dir, derive_seed, resolve_device
 from .deepten import DeepTEN, build_classifier, check_classes, imagenet_weights_path, merge_config
 
 __all__ = [
@@ -73,7 +72,7 @@ class _StepBatches:
 
     def _perm(self, epoch: int) -> torch.Tensor:
         if epoch not in self._perms:
-            g = torch.Generator().manual_seed(_derive(self.seed, "epoch", epoch))
+            g = torch.Generator().manual_seed(derive_seed(self.seed, "epoch", epoch))
             self._perms = {epoch: torch.randperm(self.n, generator=g)}
         return self._perms[epoch]
 
@@ -86,13 +85,8 @@ class _StepBatches:
             for j in range(self.batch):
                 p = step * self.batch + j
                 idx = int(self._perm(p // self.n)[p % self.n])
-                out.append((idx, _derive(self.seed, "aug", p) % 2**63))
+                out.append((idx, derive_seed(self.seed, "aug", p) % 2**63))
             yield out
-
-
-def _derive(seed: int, *parts: Any) -> int:
-    h = hashlib.sha256(repr((int(seed), *parts)).encode()).digest()
-    return int.from_bytes(h[:8], "little") >> 1
 
 
 # --------------------------------------------------------------------------- training
@@ -198,7 +192,7 @@ def train_classifier(
     total = cfg["steps"]
 
     with torch.random.fork_rng(devices=[]):  # keep the caller's global RNG untouched
-        torch.manual_seed(_derive(seed, "init"))
+        torch.manual_seed(derive_seed(seed, "init"))
         model = build_classifier(classes, cfg)
     model.to(dev)
     params = [p for p in model.parameters() if p.requires_grad]
