@@ -7,7 +7,7 @@ and compare their ``results/``::
 
 Numbers agree when ``|a - b| <= tol * max(1, |a|, |b|)``; strings, booleans and the set
 of keys must be equal. Keys that hold wall-clock times (any path component containing
-``seconds``, ``_s`` at the end, ``wall`` or ``timings``) are reported apart and do not
+``seconds``, ``wall`` or ``timings``, or ending ``_train_s`` / ``_x<k>_s``) are reported apart and do not
 fail the comparison. Exit code 0 when every shared chapter agrees, 1 otherwise.
 """
 
@@ -21,7 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-_TIMING = re.compile(r"(seconds|wall|timings|_s$|^s_per|per_s|patches/s)")
+# "_s" alone would also match network names (edsr_s, rcan_s): only timing keys end so
+_TIMING = re.compile(r"(seconds|wall|timings|_train_s$|_x\d+_s$|^s_per|per_s|patches/s)")
 
 
 def _is_timing(path: str) -> bool:

@@ -28,3 +28,11 @@ def test_timing_keys_do_not_fail_but_numbers_do(tmp_path, capsys):
     assert "1 timing value(s) differ" in capsys.readouterr().out
     (after / "lam.json").write_text(json.dumps({"seconds_per_map": {"m": 9.0}, "di": 1.1}))
     assert cr.main([str(before), str(after)]) == 1
+
+
+def test_network_names_ending_in_s_are_not_timings():
+    # edsr_s is a zoo network: its DI is a number that must agree, not a wall-clock time
+    assert not cr._is_timing("/di/edsr_s/mean")
+    assert not cr._is_timing("/completeness_error/rcan_s")
+    assert cr._is_timing("/zoo_train_s") and cr._is_timing("/resize_2040x1356_x4_s")
+    assert cr._is_timing("/networks/edsr/train_seconds")
