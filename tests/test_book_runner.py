@@ -168,7 +168,9 @@ def test_unknown_parameter_lists_declared(tiny_book: Path, tmp_path: Path, no_ke
 
 
 def test_parameter_of_wrong_type(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
-    with pytest.raises(BookError, match=r"n_points = 200 \(int\); got str"):
+    with pytest.raises(
+        BookError, match=r"must be int or None; got 'many' \(str\) \(declared n_points = 200\)"
+    ):
         _plan(tiny_book, tmp_path, params=[("n_points", "many")])
 
 
@@ -249,7 +251,9 @@ def test_yaml_unknown_name_refused(tiny_book: Path, tmp_path: Path, no_kernel: N
 
 
 def test_yaml_value_of_wrong_type(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
-    with pytest.raises(BookError, match=r"-y n_points: \[1, 2\]: .*\(int\); got list"):
+    with pytest.raises(
+        BookError, match=r"-y n_points: \[1, 2\]: .*must be int or None; got \[1, 2\] \(list\)"
+    ):
         _plan(tiny_book, tmp_path, yaml_params=["n_points: [1, 2]"])
 
 
@@ -355,18 +359,23 @@ def test_runner_end_to_end_then_failure(tiny_book: Path, tmp_path: Path, sr_kern
     assert kept.returncode == 1 and (html / "index.html").is_file()
     assert "removed the stale HTML" not in kept.stderr
 
+    before_results = (build / "results" / "tiny_chapter.json").read_bytes()
     bad = _cli(*common, *failing)
     assert bad.returncode == 1
+    assert (build / "results" / "tiny_chapter.json").read_bytes() == before_results
     assert "chapter 'tiny_chapter' failed in cell 4 of tiny_chapter.ipynb" in bad.stderr
     assert "assert not fail" in bad.stderr and "AssertionError" in bad.stderr
     assert not html.exists(), "a failed run must leave no HTML claiming success"
-    assert not (build / "book" / "tiny_chapter.ipynb").exists()
     assert (build / "failed" / "tiny_chapter.ipynb").is_file()
-    assert not (build / "runs" / "tiny_chapter.json").exists()
+    # the failed run removed only what it wrote: the last good run's copy, record and
+    # results are as they were, and build the HTML again
+    assert json.loads((build / "runs" / "tiny_chapter.json").read_text()) == record
+    assert (build / "book" / "tiny_chapter.ipynb").is_file()
+    assert not list((build / ".running").iterdir())
 
     again = _cli(*common, "--html-only")
-    assert again.returncode == 2 and "no chapter has been executed" in again.stderr
-    assert not html.exists()
+    assert again.returncode == 0, again.stderr
+    assert "frequency=3.0" in (html / "built_with.html").read_text()
 
 
 def test_cli_list_shows_chapters_and_parameters(

@@ -7,12 +7,14 @@
   (:func:`parse_value`, :func:`parse_yaml`), the kernel; :func:`make_plan` and :class:`Plan`.
 - ``environment``: the git commit and the kernel's versions, for the run records.
 - ``builtwith``: the page "How this book was built" (tables, :func:`flatten`) and the favicon.
+- ``lock``: :class:`FolderLock`, one run at a time per build, results or HTML folder.
 - ``runner``: :class:`Book` (execution with papermill, the HTML build) and the CLI
   (``python -m helpers.book``: :func:`run`, :func:`main`).
 
-Imports run one way: ``chapters`` uses ``errors``; ``plan`` and ``builtwith`` use
-``chapters``; ``runner`` uses them all (and ``environment``).
-May import: ``helpers.presets`` only (chapters run in kernels; the runner stays light).
+Imports run one way: ``chapters`` and ``lock`` use ``errors``; ``plan`` and ``builtwith``
+use ``chapters``; ``runner`` uses them all (and ``environment``).
+May import: ``helpers.presets`` and ``helpers.parameters`` only (chapters run in kernels;
+the runner stays light).
 """
 
 from ..presets import PRESETS
@@ -27,7 +29,8 @@ from .chapters import (
     toc_files,
 )
 from .environment import REPO_ROOT, git_commit, kernel_environment
-from .errors import BookError, ChapterFailed, HtmlBuildFailed
+from .errors import BookError, ChapterFailed, HtmlBuildFailed, IncompleteBuild
+from .lock import FolderLock
 from .plan import (
     DEFAULT_KERNEL,
     Plan,
@@ -48,7 +51,9 @@ __all__ = [
     "BookError",
     "Chapter",
     "ChapterFailed",
+    "FolderLock",
     "HtmlBuildFailed",
+    "IncompleteBuild",
     "Parameter",
     "Plan",
     "built_with_page",

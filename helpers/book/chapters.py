@@ -25,12 +25,17 @@ RUNNER_PARAMETERS: tuple[str, ...] = ("preset", "results_dir", "seed")
 
 @dataclass(frozen=True)
 class Parameter:
-    """One assignment in a chapter's ``parameters`` cell."""
+    """One assignment in a chapter's ``parameters`` cell.
+
+    ``annotation`` is the text of its annotation (``"int | None"``), or None when the
+    assignment has none (the type of the default is then the contract).
+    """
 
     name: str
     default: Any
     source: str
     literal: bool
+    annotation: str | None = None
 
 
 @dataclass
@@ -117,9 +122,10 @@ def parameters_cell(path: Path) -> dict[str, Parameter]:
     params: dict[str, Parameter] = {}
     for node in tree.body:
         if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
+            targets, value, annotation = node.targets, node.value, None
         elif isinstance(node, ast.AnnAssign) and node.value is not None:
             targets, value = [node.target], node.value
+            annotation = ast.get_source_segment(src, node.annotation)
         else:
             continue
         for target in targets:
@@ -130,7 +136,7 @@ def parameters_cell(path: Path) -> dict[str, Parameter]:
                 default, literal = ast.literal_eval(value), True
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 default, literal = None, False
-            params[target.id] = Parameter(target.id, default, text, literal)
+            params[target.id] = Parameter(target.id, default, text, literal, annotation)
     missing = [p for p in RUNNER_PARAMETERS if p not in params]
     if missing:
         raise BookError(

@@ -36,3 +36,9 @@ class HtmlBuildFailed(BookError):
     """Jupyter Book exited non-zero."""
 
     exit_code = 1
+
+
+class IncompleteBuild(BookError):
+    """The build lacks a chapter of the toc, or a chapter's results (message names them)."""
+
+    exit_code = 1

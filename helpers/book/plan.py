@@ -5,12 +5,14 @@ chapter parameter given on the command line, as ``-p NAME VALUE`` (text, read by
 :func:`parse_value` like papermill's ``-p``) or ``-y YAML`` (a mapping, read by
 :func:`parse_yaml` like papermill's ``-y``), and returns a :class:`Plan`. Both kinds of
 value go through one check: the name must be declared by the chapters, and the value must
-fit the type of the declared default (:func:`_coerce`).
+fit the parameter's annotation (:mod:`helpers.parameters`, the check the chapter itself
+runs first), or the type of its default where it has none (:func:`_coerce`).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from ..parameters import ParameterError, annotation_from_text, check_value, describe
 from ..presets import PRESETS
 from .chapters import RUNNER_PARAMETERS, Chapter, Parameter, _strip_suffix, load_chapters
 from .errors import BookError
@@ -34,12 +37,21 @@ _OWN_OPTIONS = {
 
 
 class _NoDatesSafeLoader(yaml.SafeLoader):
-    """papermill's ``-y`` loader: YAML timestamps stay strings (a date is no parameter)."""
+    """papermill's ``-y`` loader (YAML timestamps stay strings: a date is no parameter),
+    except that ``1e-3`` is a float as in YAML 1.2 (PyYAML's 1.1 rule wants ``1.0e-3`` and
+    reads ``1e-3`` as a string, which no float parameter accepts)."""
 
     yaml_implicit_resolvers = {
         key: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
         for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
+
+
+_NoDatesSafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def parse_value(text: str) -> Any:
@@ -93,36 +105,41 @@ def _yaml_text(value: Any) -> str:
     return text.strip().removesuffix("...").strip()
 
 
-def _coerce(chapter: str, param: Parameter, raw: str, value: Any, *, given: str) -> Any:
-    """Check ``value`` against the type of the declared default (None passes).
+def _contract(chapter: str, param: Parameter) -> Any:
+    """The annotation a value must fit: the declared one, else the type of the default."""
+    if param.annotation is not None:
+        try:
+            return annotation_from_text(param.annotation)
+        except ParameterError as exc:
+            raise BookError(f"chapter {chapter!r}, parameter {param.name!r}: {exc}") from exc
+    default = param.default
+    if not param.literal or default is None:
+        return Any
+    return type(default) | None
 
-    ``raw`` is the text the value was read from (kept when the default is a str);
+
+def _coerce(chapter: str, param: Parameter, raw: str, value: Any, *, given: str) -> Any:
+    """``value`` checked against the parameter's annotation (:mod:`helpers.parameters`).
+
+    ``raw`` is the text the value was read from: where the annotation takes a string and
+    the typed value does not fit (``-p crop_image 0001``), the text is kept.
     ``given`` is how the user gave it (``-p n 4``), for the message.
     """
-    default = param.default
-    if not param.literal or default is None or value is None:
-        return value
-    if isinstance(default, str):
-        return value if isinstance(value, str) else raw
-    ok = True
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, list | tuple):
-        ok = isinstance(value, list | tuple)
-    elif isinstance(default, dict):
-        ok = isinstance(value, dict)
-    if not ok:
-        raise BookError(
-            f"{given}: chapter {chapter!r} declares "
-            f"{param.name} = {param.source} ({type(default).__name__}); "
-            f"got {type(value).__name__}"
-        )
-    return value
+    annotation = _contract(chapter, param)
+    try:
+        return check_value(chapter, param.name, annotation, value, given=given)
+    except ParameterError as exc:
+        if raw is not None and not isinstance(value, str):
+            try:
+                return check_value(chapter, param.name, annotation, raw)
+            except ParameterError:
+                pass
+        ann = f": {param.annotation}" if param.annotation else ""
+        declared = f" (declared {param.name}{ann} = {param.source})"
+        hint = ""
+        if isinstance(value, str) and "a list" in describe(annotation):
+            hint = f'; give a list with -y "{param.name}: [{value}]"'
+        raise BookError(f"{exc}{declared}{hint}") from exc
 
 
 @dataclass

@@ -26,15 +26,17 @@ codes: 0 success, 1 a chapter or the HTML build failed, 2 bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,8 @@ from ..presets import PRESETS
 from .builtwith import BUILT_WITH, _duration, _sha256, built_with_page, write_favicon_ico
 from .chapters import Chapter, _append_to_toc, _prune_toc, load_chapters, read_toc
 from .environment import REPO_ROOT, git_commit, kernel_environment
-from .errors import BookError, ChapterFailed, HtmlBuildFailed
+from .errors import BookError, ChapterFailed, HtmlBuildFailed, IncompleteBuild
+from .lock import FolderLock, Locks
 from .plan import DEFAULT_KERNEL, Plan, make_plan
 
 #: Never copied into the build copy (``results`` is where chapters run by hand write).
@@ -119,12 +122,17 @@ class Book:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.results_dir.mkdir(parents=True, exist_ok=True)
         record_path = self.runs_dir / f"{chapter.name}.json"
-        record_path.unlink(missing_ok=True)
         results_path = self.results_dir / f"{chapter.name}.json"
-        results_path.unlink(missing_ok=True)
         output = self.copy_dir / f"{chapter.name}.ipynb"
+        # papermill writes into a staging folder: the previous executed copy, run record
+        # and results of this chapter stay until this run succeeds, and a failure puts them
+        # back as they were (it removes only what this run wrote)
+        staged = self.build_dir / ".running" / f"{chapter.name}.ipynb"
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        staged.unlink(missing_ok=True)
         failed_dir = self.build_dir / "failed"
         (failed_dir / output.name).unlink(missing_ok=True)
+        before = _Snapshot(results_path)
 
         # results_dir relative to the kernel's working directory (the build copy), so the
         # published "injected-parameters" cell shows no machine-specific path
@@ -134,57 +142,62 @@ class Book:
         started = dt.datetime.now(dt.UTC)
         t0 = time.perf_counter()
         try:
-            pm.execute_notebook(
-                str(chapter.path),
-                str(output),
-                parameters=injected,
-                kernel_name=kernel,
-                cwd=str(self.copy_dir),
-                progress_bar=False,
-                log_output=False,
-                execution_timeout=cell_timeout,
-            )
-        except PapermillExecutionError as exc:
-            kept = self._keep_failed(output, failed_dir)
-            # papermill inserts one "injected-parameters" cell after the parameters cell
-            index = exc.cell_index
-            nb = nbformat.read(chapter.path, as_version=4)
-            tagged = [
-                i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])
-            ]
-            if tagged and index > tagged[0]:
-                index -= 1
-            head = "\n".join(f"    {line}" for line in (exc.source or "").splitlines()[:6])
-            raise ChapterFailed(
-                chapter.name,
-                f"chapter {chapter.name!r} failed in cell {index} of {chapter.path.name} "
-                f"(0-based; In [{exec_count_str(exc.exec_count)}]) with "
-                f"{exc.ename}: {exc.evalue}\n{head}\n"
-                f"the executed notebook with the traceback is at {kept}",
-                cell_index=index,
-                source=exc.source or "",
-                output=kept,
-            ) from exc
-        except KeyboardInterrupt:
-            self._keep_failed(output, failed_dir)
+            try:
+                with _quiet_papermill():
+                    pm.execute_notebook(
+                        str(chapter.path),
+                        str(staged),
+                        parameters=injected,
+                        kernel_name=kernel,
+                        cwd=str(self.copy_dir),
+                        progress_bar=False,
+                        log_output=False,
+                        execution_timeout=cell_timeout,
+                    )
+            except PapermillExecutionError as exc:
+                kept = self._keep_failed(staged, failed_dir)
+                # papermill inserts one "injected-parameters" cell after the parameters cell
+                index = exc.cell_index
+                nb = nbformat.read(chapter.path, as_version=4)
+                tagged = [
+                    i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])
+                ]
+                if tagged and index > tagged[0]:
+                    index -= 1
+                head = "\n".join(f"    {line}" for line in (exc.source or "").splitlines()[:6])
+                raise ChapterFailed(
+                    chapter.name,
+                    f"chapter {chapter.name!r} failed in cell {index} of {chapter.path.name} "
+                    f"(0-based; In [{exec_count_str(exc.exec_count)}]) with "
+                    f"{exc.ename}: {exc.evalue}\n{head}\n"
+                    f"the executed notebook with the traceback is at {kept}",
+                    cell_index=index,
+                    source=exc.source or "",
+                    output=kept,
+                ) from exc
+            except KeyboardInterrupt:
+                self._keep_failed(staged, failed_dir)
+                raise
+            except Exception as exc:  # dead kernel, cell timeout, unreadable notebook, ...
+                kept = self._keep_failed(staged, failed_dir)
+                raise ChapterFailed(
+                    chapter.name,
+                    f"chapter {chapter.name!r} failed: {type(exc).__name__}: {exc}\n"
+                    f"the partly executed notebook is at {kept}",
+                    output=kept,
+                ) from exc
+            if not before.changed():
+                kept = self._keep_failed(staged, failed_dir)
+                raise ChapterFailed(
+                    chapter.name,
+                    f"chapter {chapter.name!r} ran but wrote no {results_path}; every chapter "
+                    f"ends with helpers.results.write_results(results_dir, {chapter.name!r}, ...)",
+                    output=kept,
+                )
+        except BaseException:
+            before.restore()
             raise
-        except Exception as exc:  # dead kernel, cell timeout, unreadable notebook, ...
-            kept = self._keep_failed(output, failed_dir)
-            raise ChapterFailed(
-                chapter.name,
-                f"chapter {chapter.name!r} failed: {type(exc).__name__}: {exc}\n"
-                f"the partly executed notebook is at {kept}",
-                output=kept,
-            ) from exc
         wall = time.perf_counter() - t0
-        if not results_path.is_file():
-            kept = self._keep_failed(output, failed_dir)
-            raise ChapterFailed(
-                chapter.name,
-                f"chapter {chapter.name!r} ran but wrote no {results_path}; every chapter ends "
-                f"with helpers.results.write_results(results_dir, {chapter.name!r}, ...)",
-                output=kept,
-            )
         record = {
             "chapter": chapter.name,
             "title": chapter.title,
@@ -197,7 +210,8 @@ class Book:
             "source_sha256": _sha256(chapter.path),
             "environment": environment or {},
         }
-        record_path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        os.replace(staged, output)
+        _write_text(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
         return record
 
     @staticmethod
@@ -209,6 +223,16 @@ class Book:
         target = failed_dir / output.name
         os.replace(output, target)
         return target
+
+    def locks(self, *, html: bool = True) -> Locks:
+        """The locks a run takes: the build folder, the results folder and (``html``) the
+        folder the HTML is published into; a second run on any of them is refused."""
+        locks = [FolderLock(self.build_dir)]
+        if not self.results_dir.is_relative_to(self.build_dir):
+            locks.append(FolderLock(self.results_dir, "results folder"))
+        if html:
+            locks.append(FolderLock(self.html_dir.parent, "HTML folder"))
+        return Locks(locks)
 
     def run_records(self) -> dict[str, dict[str, Any]]:
         """The run record of every chapter with an executed copy, by chapter name."""
@@ -225,11 +249,16 @@ class Book:
             return True
         return False
 
-    def build_html(self, *, strict: bool = False, quiet: bool = True) -> Path:
+    def build_html(
+        self, *, strict: bool = False, quiet: bool = True, require_all: bool = False
+    ) -> Path:
         """Build the HTML from the executed copies; return ``html_dir/index.html``.
 
-        Chapters with no executed copy are left out of the toc (and listed as such on the
-        "How this book was built" page). Jupyter Book writes to a temporary folder that
+        Every executed chapter must still have its results (else :class:`IncompleteBuild`:
+        something deleted them). Chapters with no executed copy are left out of the toc
+        (listed on the "How this book was built" page, and on stderr unless ``quiet``);
+        with ``require_all`` (a run of the whole book) a missing chapter is an
+        :class:`IncompleteBuild` instead. Jupyter Book writes to a temporary folder that
         replaces ``html_dir`` only when the build succeeded.
         """
         chapters = load_chapters(self.book_dir)
@@ -241,6 +270,26 @@ class Book:
                 "no chapter has been executed yet; run `python -m helpers.book` without "
                 "--html-only first"
             )
+        lost = sorted(n for n in records if not (self.results_dir / f"{n}.json").is_file())
+        if lost:
+            raise IncompleteBuild(
+                f"chapter(s) {', '.join(lost)} were executed but their results are gone from "
+                f"{self.results_dir} (deleted by another run or by hand); rerun them with "
+                + " ".join(f"--only {n}" for n in lost)
+            )
+        if missing:
+            names = ", ".join(c.name for c in missing)
+            if require_all:
+                raise IncompleteBuild(
+                    f"the build lacks chapter(s) {names} of the table of contents, though the "
+                    "whole book was executed; was the build folder changed by another run?"
+                )
+            if not quiet:
+                print(
+                    f"note: the HTML leaves out chapter(s) not executed in {self.build_dir}: "
+                    f"{names}",
+                    file=sys.stderr,
+                )
         toc = _prune_toc(read_toc(self.book_dir), {c.name for c in missing})
         toc = _append_to_toc(toc, BUILT_WITH)
         (self.copy_dir / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
@@ -286,6 +335,66 @@ class Book:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return self.html_dir / "index.html"
+
+
+class _Snapshot:
+    """A file as it was before a chapter ran: did the run write it, and undo that."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.stat = path.stat() if path.is_file() else None
+        self.data = path.read_bytes() if self.stat else None
+
+    def changed(self) -> bool:
+        """True when the file was written (replaced or created) since the snapshot."""
+        if not self.path.is_file():
+            return False
+        now = self.path.stat()
+        return self.stat is None or (now.st_ino, now.st_mtime_ns) != (
+            self.stat.st_ino,
+            self.stat.st_mtime_ns,
+        )
+
+    def restore(self) -> None:
+        """Put the file back as it was (delete it when it did not exist)."""
+        if not self.changed():
+            return
+        if self.data is None:
+            self.path.unlink(missing_ok=True)
+        else:
+            _write_text(self.path, self.data.decode())
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write ``path`` atomically (a temp file renamed over it); helpers.io needs torch."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _quiet_papermill() -> Iterator[None]:
+    """Silence papermill's "Passed unknown parameter" for annotations it cannot parse.
+
+    Its cell inspection reads only simple annotations (``int``, ``list[str]``), not
+    ``int | None`` or ``Literal[...]``; the runner has checked every name and value itself
+    (:mod:`helpers.book.plan`), so the warning would only mislead.
+    """
+    logger = logging.getLogger("papermill")
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Passed unknown parameter")
+
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
 
 
 def exec_count_str(count: int | None) -> str:
@@ -375,7 +484,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.html_only:
             if args.only or args.parameter or args.yaml:
                 raise BookError("--html-only executes nothing: drop --only, -p and -y")
-            index = book.build_html(strict=args.strict, quiet=False)
+            with book.locks(html=True):
+                index = book.build_html(strict=args.strict, quiet=False)
             print(f"HTML: {index}")
             return 0
         plan = book.plan(
@@ -386,11 +496,12 @@ def run(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             kernel=args.kernel,
         )
-        _execute_plan(book, plan, cell_timeout=args.cell_timeout)
-        if args.no_html:
-            print(f"executed copies: {book.copy_dir}; results: {book.results_dir}")
-            return 0
-        index = book.build_html(strict=args.strict, quiet=False)
+        with book.locks(html=not args.no_html):
+            _execute_plan(book, plan, cell_timeout=args.cell_timeout)
+            if args.no_html:
+                print(f"executed copies: {book.copy_dir}; results: {book.results_dir}")
+                return 0
+            index = book.build_html(strict=args.strict, quiet=False, require_all=not args.only)
         print(f"HTML: {index}")
         return 0
     except KeyboardInterrupt:
