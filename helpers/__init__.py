@@ -6,8 +6,8 @@ calls and plots. Layers, each importing only from the ones above it:
 - base modules: ``runtime`` (device, seeding, cache location), ``io`` (atomic writes,
   images), ``cache`` (the one content-addressed cache), ``presets`` (the one preset
   table), ``parameters`` (the types chapters declare, checked by runner and chapter),
-  ``results`` (chapters' JSON and their schemas), ``published`` (the papers' numbers), ``verdict``
-  (the shape of a decided claim);
+  ``results`` (chapters' JSON; their schemas in ``schemas/``), ``published`` (the papers'
+  numbers), ``verdict`` (the shape of a decided claim);
 - ``data/``: manifest and fetcher, image sets, MATLAB resize, degradations, patches,
   procedural textures;
 - ``metrics/``: PSNR/SSIM, entropy of gradients, Gini/DI, image-content measures;

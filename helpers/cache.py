@@ -11,7 +11,10 @@ here, with one key scheme and one file discipline:
 - **files** (:func:`entry_path`): ``<root>/<kind>/<prefix><key><suffix>`` with ``<root>`` =
   ``$HELPERS_DATA_DIR`` (:func:`helpers.runtime.data_dir`) unless given.
 - **writes** are atomic (:func:`helpers.io.atomic_write`: a temp file renamed over), and
-  every file stores its own key.
+  every file stores its own key. So no lock is needed: processes computing one entry at
+  once write whole files of the same content (the key fixes it) and the last rename wins;
+  a reader opens one whole version; a killed writer leaves only its temp file, never a
+  partial entry (tests/test_faults_cache.py).
 - **loads** are verified (:func:`load`): tensors only (``weights_only=True``), the stored
   key must equal the expected one; a damaged or foreign file warns, is ignored and is
   recomputed by the caller (:func:`cached`), never trusted.

@@ -6,9 +6,10 @@ and compare their ``results/``::
     python scripts/compare_results.py build_before/results build_after/results --tol 1e-6
 
 Numbers agree when ``|a - b| <= tol * max(1, |a|, |b|)``; strings, booleans and the set
-of keys must be equal. Keys that hold wall-clock times (any path component containing
-``seconds``, ``wall`` or ``timings``, or ending ``_train_s`` / ``_x<k>_s``) are reported apart and do not
-fail the comparison. Exit code 0 when every shared chapter agrees, 1 otherwise.
+of keys must be equal. Keys that hold wall-clock times (a path component for which
+:func:`helpers.results.is_timing` holds: ``seconds``, ``wall``, ``timings``, ``*_train_s``,
+...) are reported apart and do not fail the comparison. Exit code 0 when every shared
+chapter agrees, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -16,17 +17,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
-# "_s" alone would also match network names (edsr_s, rcan_s): only timing keys end so
-_TIMING = re.compile(r"(seconds|wall|timings|_train_s$|_x\d+_s$|^s_per|per_s|patches/s)")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from helpers.results import is_timing  # noqa: E402  (one rule for what a timing is)
 
 
 def _is_timing(path: str) -> bool:
-    return any(_TIMING.search(part) for part in path.split("/"))
+    return any(is_timing(part) for part in path.split("/"))
 
 
 def compare(a: Any, b: Any, tol: float, path: str = "") -> list[str]:

@@ -277,6 +277,10 @@ def test_model_state_restored_and_no_weight_gradients(edsr, img24):
     edsr.eval()
 
 
+@pytest.mark.bad_input(
+    "a LAM window on a flat (constant) image",
+    "a finite, near-zero map flagged degenerate, which the chapters leave out of DI statistics",
+)
 def test_flat_image_gives_finite_zero_map(edsr):
     flat = torch.full((1, 3, 16, 16), 0.5)
     r = lam(edsr, flat, (20, 20, 16), steps=5, device=CPU)
@@ -382,12 +386,20 @@ class _WrongScale(nn.Module):
         ({"crop": "yes"}, r"crop must be"),
     ],
 )
+@pytest.mark.bad_input(
+    "a LAM window outside the image, or a bad sigma, steps, batch or kernel size",
+    "ValueError naming the parameter and its valid range",
+)
 def test_bad_input_names_parameter_and_range(edsr, kwargs, match):
     args = {"window": (10, 10, 8), **kwargs}
     with pytest.raises(ValueError, match=match):
         lam(edsr, _photo(16), device=CPU, **args)
 
 
+@pytest.mark.bad_input(
+    "a network given to LAM whose output is not scale x its input",
+    "ValueError giving the expected shape and how to pass the true scale",
+)
 def test_bad_model_output_size():
     with pytest.raises(ValueError, match=r"model output must be scale x input.*expected"):
         lam(_WrongScale(), _photo(16), (10, 10, 8), steps=2, device=CPU)
@@ -410,6 +422,10 @@ def test_scale_inferred_for_plain_modules(edsr, img24):
     assert r.scale == 4 and r.crop_box is None  # no receptive field declared: no crop
 
 
+@pytest.mark.bad_input(
+    "a network that reaches further than its declared receptive field",
+    "a RuntimeWarning that the cropped map may differ: fix receptive_field or use crop='none'",
+)
 def test_too_small_receptive_field_is_detected():
     torch.manual_seed(0)
     net = build("edsr", 4, n_feats=8, n_blocks=3)

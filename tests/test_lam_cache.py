@@ -90,6 +90,10 @@ def test_every_input_is_in_the_key(net, img):
     assert len({base, *changed}) == len(changed) + 1
 
 
+@pytest.mark.bad_input(
+    "a cached LAM map asked with an unknown argument or an invalid setting",
+    "a TypeError or ValueError names it and nothing is cached",
+)
 def test_unknown_argument_and_bad_input_cache_nothing(net, img, tmp_path):
     with pytest.raises(TypeError, match="stepz"):
         cached_lam(net, img, WINDOW, cache_dir=tmp_path, stepz=6)
@@ -98,6 +102,10 @@ def test_unknown_argument_and_bad_input_cache_nothing(net, img, tmp_path):
     assert not (tmp_path / "lam").exists() or not any((tmp_path / "lam").iterdir())
 
 
+@pytest.mark.bad_input(
+    "a damaged LAM cache file, or one holding another map's key",
+    "it is ignored with a warning, recomputed and replaced",
+)
 def test_damaged_or_foreign_file_is_recomputed(net, img, tmp_path):
     first = cached_lam(net, img, WINDOW, cache_dir=tmp_path, steps=4)
     path = cache_path(lam_key(net, img, WINDOW, steps=4), tmp_path)

@@ -145,11 +145,19 @@ def test_bicubic_is_differentiable_and_equals_imresize() -> None:
         (lambda: load_released("pan", 8), r"valid: \[2, 3, 4\]"),
     ],
 )
+@pytest.mark.bad_input(
+    "an unknown network name, scale or size setting",
+    "ValueError naming the valid choices",
+)
 def test_bad_names_scales_and_sizes(call, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         call()
 
 
+@pytest.mark.bad_input(
+    "a weight file of another network",
+    "WeightFileError naming the keys that do not fit",
+)
 def test_released_rejects_a_file_of_another_network(tmp_path: Path) -> None:
     path = tmp_path / "edsr.pth"
     torch.save(build("edsr", 4, n_feats=8, n_blocks=1).state_dict(), path)
@@ -174,6 +182,10 @@ class _Evil:
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 @pytest.mark.parametrize("fmt", ["zip", "legacy", "raw_pickle"])
+@pytest.mark.bad_input(
+    "a weight file whose pickle carries code",
+    "refused before any of it runs, with a WeightFileError naming the file",
+)
 def test_pickle_carrying_code_is_refused(tmp_path: Path, fmt: str) -> None:
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pth"
@@ -187,6 +199,10 @@ def test_pickle_carrying_code_is_refused(tmp_path: Path, fmt: str) -> None:
     assert not marker.exists()
 
 
+@pytest.mark.bad_input(
+    "a truncated weight file",
+    "WeightFileError naming the file and saying to fetch it again",
+)
 def test_truncated_file_is_refused(tmp_path: Path) -> None:
     full = tmp_path / "full.pth"
     torch.save(build("edsr", 2, n_feats=8, n_blocks=1).state_dict(), full)
@@ -218,6 +234,10 @@ def test_truncated_real_checkpoint_is_refused(tmp_path: Path) -> None:
         ({}, "empty state dict"),
     ],
 )
+@pytest.mark.bad_input(
+    "a weight file holding objects other than tensors",
+    "WeightFileError saying what it holds",
+)
 def test_non_tensor_payload_is_refused(tmp_path: Path, payload, match: str) -> None:
     path = tmp_path / "bad.pth"
     torch.save(payload, path)
@@ -225,6 +245,10 @@ def test_non_tensor_payload_is_refused(tmp_path: Path, payload, match: str) -> N
         safe_load_state_dict(path)
 
 
+@pytest.mark.bad_input(
+    "an empty file, or a file that is not a weight file",
+    "WeightFileError saying which (FileNotFoundError for a missing one)",
+)
 def test_not_a_weight_file(tmp_path: Path) -> None:
     (tmp_path / "empty.pth").write_bytes(b"")
     with pytest.raises(WeightFileError, match="empty"):
@@ -283,6 +307,10 @@ def test_wrapper_pads_and_crops() -> None:
     assert tiny(torch.rand(1, 3, 3, 5)).shape == (1, 3, 6, 10)  # replicate: pad > side
 
 
+@pytest.mark.bad_input(
+    "a network whose output is not scale x its input",
+    "RuntimeError naming the model and both shapes, asking whether the scale is right",
+)
 def test_wrapper_checks_output_size_and_input() -> None:
     wrong = SRModel(nn.Identity(), scale=2, name="identity", device="cpu")
     with pytest.raises(RuntimeError, match=r"'identity' returned \(1, 3, 8, 8\).*scale 2"):

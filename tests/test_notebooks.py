@@ -14,8 +14,8 @@ import nbformat
 import pytest
 from conftest import BOOK, SmokeBook
 
-from helpers.book import BookError, load_chapters, parameters_cell, read_toc, toc_files
-from helpers.results import read_results
+from helpers.book import Book, BookError, load_chapters, parameters_cell, read_toc, toc_files
+from helpers.results import read_results, validate
 
 try:
     CHAPTERS = [c.name for c in load_chapters(BOOK) if c.is_notebook]
@@ -72,6 +72,7 @@ def test_chapter_runs_at_smoke(smoke_book: SmokeBook, chapter: str) -> None:
     record = smoke_book.execute(chapter)
     results = read_results(smoke_book.book.results_dir, chapter)
     assert results["preset"] == "smoke"
+    validate(chapter, results)  # its schema (write_results checked it too)
     executed = nbformat.read(smoke_book.book.copy_dir / f"{chapter}.ipynb", as_version=4)
     errors = [
         i
@@ -81,3 +82,19 @@ def test_chapter_runs_at_smoke(smoke_book: SmokeBook, chapter: str) -> None:
     ]
     assert not errors, f"error outputs in cells {errors}"
     assert record["wall_s"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("chapter", ["models_and_data", "lam"])
+def test_rerun_writes_byte_identical_results(
+    smoke_book: SmokeBook, tmp_path: Path, chapter: str
+) -> None:
+    """A second run with equal parameters, in another build folder, writes the same bytes
+    (the second reads networks and maps from the cache the first filled)."""
+    smoke_book.execute(chapter)
+    first = (smoke_book.book.results_dir / f"{chapter}.json").read_bytes()
+    again = Book(BOOK, tmp_path / "build", html_dir=tmp_path / "html")
+    plan = again.plan(preset="smoke", only=[chapter], kernel=smoke_book.kernel)
+    again.execute(plan.executed[0], plan.parameters[chapter], kernel=smoke_book.kernel)
+    assert (again.results_dir / f"{chapter}.json").read_bytes() == first

@@ -35,6 +35,10 @@ def test_config_key_changes_with_every_field():
         assert tr.config_key(dataclasses.replace(cfg, **{name: value})) != tr.config_key(cfg), name
 
 
+@pytest.mark.bad_input(
+    "a training config with a patch not a multiple of the scale, or negative steps",
+    "a ValueError names the setting",
+)
 def test_bad_config_is_refused():
     with pytest.raises(ValueError, match="multiple of scale"):
         _config(patch=15)
@@ -53,6 +57,10 @@ def test_second_call_reuses_the_checkpoint(tmp_path):
         assert torch.equal(a, b)
 
 
+@pytest.mark.bad_input(
+    "training is interrupted (Ctrl-C) and started again",
+    "it resumes from the last checkpoint and ends with the weights of an unbroken run",
+)
 def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
     full = tr.train(_config(), images=_images(), cache_dir=tmp_path / "a", progress=False)
 
@@ -76,6 +84,10 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.bad_input(
+    "the training loss becomes NaN",
+    "a FloatingPointError names the step and suggests a lower lr or grad_clip",
+)
 def test_nan_loss_raises_with_the_step(tmp_path):
     def nan_loss(sr, hr, lr, model):
         return F.l1_loss(sr, hr) * float("nan")
@@ -98,6 +110,9 @@ def test_patch_sampler_pairs_are_aligned_through_augmentation():
     assert torch.equal(lr, lr2)  # seeded
 
 
+@pytest.mark.bad_input(
+    "training images smaller than the patch", "a ValueError says to use a smaller patch"
+)
 def test_patch_larger_than_image_is_a_clear_error():
     with pytest.raises(ValueError, match="smaller than the patch"):
         tr.PatchSampler(_images(1, size=32), scale=2, patch=48, seed=0)
@@ -136,6 +151,10 @@ def test_callback_sees_the_model_at_the_stated_steps_and_changes_nothing(tmp_pat
         tr.train(_config(), images=_images(), cache_dir=tmp_path / "c", callback=record)
 
 
+@pytest.mark.bad_input(
+    "LR training images that are not their HR image's size divided by the scale",
+    "a ValueError lists the mismatched images",
+)
 def test_sampler_uses_given_lr_images_and_checks_their_size():
     hr = _images()
     pairs = [tr.hr_lr_pair(im, 2) for im in hr]
@@ -148,6 +167,9 @@ def test_sampler_uses_given_lr_images_and_checks_their_size():
         tr.PatchSampler(hr, 2, 16, seed=0, lr_images=[lr[..., :-1, :] for lr in lrs])
 
 
+@pytest.mark.bad_input(
+    "a truncated training checkpoint", "it is ignored with a warning and the network retrained"
+)
 def test_damaged_checkpoint_warns_and_retrains(tmp_path):
     first = tr.train(_config(), images=_images(), cache_dir=tmp_path, progress=False)
     first.path.write_bytes(first.path.read_bytes()[:100])

@@ -169,10 +169,17 @@ def cached_lam_maps(
 
     Returns:
         ``(network, case name) -> LAMResult``, network by network in the given orders.
+
+    Raises:
+        FloatingPointError: a network's output or gradient is NaN or inf on a case, naming
+            both (from :func:`helpers.attribution.lam`).
     """
     out = {}
     for name, net in tqdm(nets.items(), "LAM", disable=not progress):
         for c in cases:
             window = center_window(c.lr, scale, window_size)
-            out[(name, c.name)] = cached_lam(net, c.lr, window, cache_dir=cache_dir, **kwargs)
+            try:
+                out[(name, c.name)] = cached_lam(net, c.lr, window, cache_dir=cache_dir, **kwargs)
+            except FloatingPointError as exc:  # lam() cannot know which case it was given
+                raise FloatingPointError(f"network {name!r}, hard case {c.name!r}: {exc}") from exc
     return out

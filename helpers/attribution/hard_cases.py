@@ -8,6 +8,7 @@ is where attribution differences are informative.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -46,10 +47,30 @@ def candidate_subimages(
 ) -> list[HardCase]:
     """All ``size`` x ``size`` grid sub-images (HR, with their 8-bit MATLAB-bicubic LR).
 
-    ``images``: ``(name, (1,3,H,W) in [0,1])``; images smaller than ``size`` are skipped.
+    ``images``: ``(name, (1,3,H,W) in [0,1])``. Images smaller than ``size`` on a side
+    hold no sub-image: they are skipped with one ``UserWarning`` naming them (the rule
+    ranks sub-images, so the others still give hard cases); ``ValueError`` naming every
+    image and its size when none is large enough.
     """
     if size % scale:
         raise ValueError(f"size ({size}) must be a multiple of scale ({scale})")
+    small = [
+        f"{name} ({img.shape[-2]}x{img.shape[-1]})"
+        for name, img in images
+        if min(img.shape[-2:]) < size
+    ]
+    if small and len(small) == len(images):
+        raise ValueError(
+            f"no image is at least {size} px on both sides, so there is no {size} px "
+            f"sub-image to rank: {small[:10]}; use larger images or a smaller size"
+        )
+    if small:
+        warnings.warn(
+            f"hard cases: skipped {len(small)} image(s) smaller than the {size} px "
+            f"sub-image: {small[:10]}",
+            UserWarning,
+            stacklevel=2,
+        )
     out = []
     for name, img in images:
         if min(img.shape[-2:]) < size:
@@ -59,7 +80,7 @@ def candidate_subimages(
         for p, lr, (y, x) in zip(patches, lrs, coords.tolist(), strict=True):
             out.append(HardCase(f"{name}@{y},{x}", name, (y, x), p[None], lr[None], {}))
     if not out:
-        raise ValueError(f"no image is at least {size} px on both sides")
+        raise ValueError("no images to cut hard-case candidates from")
     return out
 
 
@@ -84,12 +105,23 @@ def select_hard_cases(
     hr = torch.cat([c.hr for c in candidates])
     table = torch.zeros(len(models), len(candidates), dtype=torch.float64)
     for i, (name, model) in enumerate(tqdm(models.items(), "hard cases", disable=not progress)):
-        sr = torch.cat([super_resolve(model, lr[j : j + 8], device) for j in range(0, len(lr), 8)])
+        sr = torch.cat(
+            [
+                super_resolve(model, lr[j : j + 8], device, label=_batch_label(candidates, j))
+                for j in range(0, len(lr), 8)
+            ]
+        )
         # A perfect reconstruction has infinite PSNR; cap it so ranks stay defined.
         table[i] = psnr(sr, hr, shave=scale, y_channel=True).clamp(max=100.0)
         for c, v in zip(candidates, table[i].tolist(), strict=True):
             c.psnr[name] = v
     return [candidates[k] for k in hardness_order(table)[:n]]
+
+
+def _batch_label(candidates: list[HardCase], j: int) -> str:
+    """Which candidates the batch of 8 starting at ``j`` holds, for error messages."""
+    last = candidates[min(j + 8, len(candidates)) - 1].name
+    return f"hard-case candidates {candidates[j].name} .. {last}"
 
 
 def hardness_order(table: torch.Tensor) -> list[int]:

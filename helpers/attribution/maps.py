@@ -210,6 +210,11 @@ def _crop_box(
 # ------------------------------------------------------------------------------ lam
 
 
+def _name(model: nn.Module) -> str:
+    """A model's name for messages: its ``name`` attribute, else its class name."""
+    return getattr(model, "name", None) or type(model).__name__
+
+
 def _infer_scale(model: nn.Module, image: torch.Tensor) -> int:
     with torch.no_grad():
         out = model(image)
@@ -277,6 +282,12 @@ def lam(
     Raises:
         ValueError: a bad window, sigma, steps, batch, kernel size or option, or a model
             whose output is not ``scale x`` its input; the message names the valid range.
+        FloatingPointError: the model's output or input gradient is NaN or inf on the
+            path (a NaN map is never returned); the message names the model and window.
+
+    A flat window (nothing to attribute) is not an error: its map is (near) zero and
+    :attr:`LAMResult.degenerate` is True, which chapters use to leave it out of DI
+    statistics.
     """
     t0 = time.perf_counter()
     if path not in PATHS:
@@ -365,6 +376,12 @@ def lam(
             ends = torch.tensor([0.0, 1.0], dtype=torch.float64)
             with torch.no_grad():
                 d_ends = detect(region.points(ends)).double().cpu()
+            if not bool(torch.isfinite(d_ends).all()):
+                raise FloatingPointError(
+                    f"LAM of model {_name(model)!r}: its output on the LR image or the blurred "
+                    f"baseline holds NaN or inf (detector values {d_ends.tolist()} in window "
+                    f"{window}); the network is broken for this input, fix it before attributing"
+                )
             n = keep.numel()
             attr = torch.zeros(region.image.shape[1:], dtype=torch.float64, device=dev)
             d_nodes = torch.empty(n, dtype=torch.float64, device=dev)
@@ -383,6 +400,13 @@ def lam(
                 step_totals[pos] = contrib.sum(dim=(1, 2, 3))
                 d_nodes[pos] = d.detach().double()
 
+    # One check after the loop (not per batch, which would sync the device every step).
+    if not bool(torch.isfinite(attr).all() and torch.isfinite(d_nodes).all()):
+        raise FloatingPointError(
+            f"LAM of model {_name(model)!r}: NaN or inf along the path in window {window} (its "
+            "output or its input gradient is not finite at some path point, e.g. a sqrt or "
+            "division at 0 in the network); the map would be NaN, so none is returned"
+        )
     # Curves on alpha in {0} U evaluated nodes U {1}.
     nodes = quad.nodes[keep]
     d_nodes, step_totals = d_nodes.cpu(), step_totals.cpu()

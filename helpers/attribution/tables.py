@@ -31,6 +31,7 @@ from ..models import build, evaluate, param_count
 from ..models.receptive_field import receptive_field_check
 from ..networks import zoo
 from ..networks.family import FamilyMember, member_config, parse_member, zoo_twin
+from ..results import or_none
 from .di import LogDIFit
 from .result import LAMResult, di_summary
 
@@ -173,7 +174,8 @@ def network_results(
     (4 decimals) and SSIM (5) on the hard cases and the test set, DI and its std (4), the
     receptive field (LR px, or ``"global"``) and the empirical one, the worst completeness
     error (fraction, 6 decimals), params and training seconds (1 decimal; ``None`` for
-    networks the family run did not train)."""
+    networks the family run did not train). The std and the completeness error are
+    ``None`` where undefined (every window of the network degenerate)."""
 
     def px(label: str) -> int | str:
         return label if label == "global" else int(label.split("x")[0])
@@ -187,10 +189,10 @@ def network_results(
             "psnr_test": round(float(r[f"psnr_{test_set}"]), 4),
             "ssim_test": round(float(scores[n]["ssim_test"]), 5),
             "di": round(float(r.DI), 4),
-            "di_std": round(float(r.DI_std), 4),
+            "di_std": or_none(round(float(r.DI_std), 4)),
             "receptive_field": px(r.receptive_field),
             "receptive_field_empirical": r.empirical,
-            "max_completeness_error": round(float(r["max_completeness_err_%"]) / 100, 6),
+            "max_completeness_error": or_none(round(float(r["max_completeness_err_%"]) / 100, 6)),
             "params": int(r.params),
             "train_seconds": round(float(train_seconds[n]), 1) if n in train_seconds else None,
         }

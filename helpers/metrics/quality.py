@@ -11,7 +11,8 @@
 - :func:`gini`, :func:`diffusion_index`: the LAM paper's spread of an attribution map.
 
 All metrics compute in float64 (float32 on Apple MPS, which lacks float64) and return one
-value per image.
+value per image. PSNR and SSIM refuse images holding NaN or inf (``ValueError`` naming the
+argument and the images): a NaN score would pass through every mean unnoticed.
 """
 
 from __future__ import annotations
@@ -29,10 +30,13 @@ __all__ = [
     "gini",
     "diffusion_index",
     "GRAD_MAX_LEVEL",
+    "SSIM_WINDOW",
 ]
 
 #: Largest value of the L1 Sobel magnitude |gx| + |gy| on 0..255 images (2 * 4 * 255).
 GRAD_MAX_LEVEL = 2040
+#: Side of SSIM's Gaussian window (px): an image must keep this much after the shave.
+SSIM_WINDOW = 11
 
 
 def _work_dtype(device: torch.device) -> torch.dtype:
@@ -75,6 +79,14 @@ def _prepare(
     h, w = sr.shape[-2:]
     if 2 * shave >= min(h, w):
         raise ValueError(f"shave={shave} leaves nothing of a {h}x{w} image")
+    for name, t in (("sr", sr), ("hr", hr)):
+        bad = ~torch.isfinite(t.detach()).flatten(1).all(dim=1)
+        if bool(bad.any()):
+            raise ValueError(
+                f"{name} holds NaN or inf in image(s) {bad.nonzero().flatten().tolist()[:5]} of "
+                f"the batch of {len(t)}; PSNR/SSIM need finite images in [0, 1] (an SR network "
+                "that outputs NaN is broken: see helpers.models.evaluate.super_resolve)"
+            )
     dt = _work_dtype(sr.device)
     a, b = sr.detach().to(dt), hr.detach().to(device=sr.device, dtype=dt)
     if quantize:
@@ -108,6 +120,9 @@ def psnr(
 
     Returns:
         (N,) float64 PSNR in dB (``inf`` where the images are equal).
+
+    Raises:
+        ValueError: shapes differ, a bad ``shave``, or NaN/inf in either image.
     """
     a, b = _prepare(sr, hr, shave, y_channel, quantize)
     mse = (a - b).pow(2).flatten(1).mean(dim=1)
@@ -135,11 +150,16 @@ def ssim(
 
     Returns:
         (N,) float64 SSIM in [-1, 1] (1 = identical).
+
+    Raises:
+        ValueError: as :func:`psnr`, or fewer than 11x11 pixels after shaving.
     """
     a, b = _prepare(sr, hr, shave, y_channel, quantize)
     n, c, h, w = a.shape
-    if h < 11 or w < 11:
-        raise ValueError(f"ssim needs at least 11x11 pixels after shaving, got {h}x{w}")
+    if h < SSIM_WINDOW or w < SSIM_WINDOW:
+        raise ValueError(
+            f"ssim needs at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels after shaving, got {h}x{w}"
+        )
     # 11-tap window, sigma 1.5 (radius 5), with the exponent as SSIM has always computed it.
     g = gaussian_kernel1d(1.5, 5, dtype=a.dtype, form="quotient").to(a.device)
     gh, gw = g.view(1, 1, 11, 1).repeat(c, 1, 1, 1), g.view(1, 1, 1, 11).repeat(c, 1, 1, 1)

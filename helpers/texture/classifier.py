@@ -176,6 +176,10 @@ def train_classifier(
         stop_after: train at most this many steps in this call, leaving a resumable
             checkpoint (for time-boxed runs and tests).
 
+    Raises:
+        ValueError: ``classes`` differ from the data's, or the data's images cover fewer
+            than 2 classes (nothing to tell apart).
+
     Returns:
         ``(model, history)``: the model in eval mode on ``device``; history with lists
         ``step``, ``loss``, ``train_acc``, ``lr`` (per logging interval), and
@@ -186,6 +190,15 @@ def train_classifier(
     cfg = merge_config(config)
     classes = tuple(classes)
     check_classes(classes, data_train.classes, "classes argument vs training data")
+    present = sorted({classes[i] for i in data_train.labels.tolist()})
+    if len(present) < 2:
+        # One class makes the loss 0 from the first step and every prediction that class:
+        # a "classifier" whose labels, agreement and chance level are all trivially 1.
+        raise ValueError(
+            f"{data_train.name}: a texture classifier needs images of at least 2 classes, "
+            f"got {len(classes)} class(es) {list(classes)} with images of only {present}; "
+            "add images of other classes"
+        )
     dev = resolve_device(device)
     key = config_key(data_train, classes, cfg, seed)
     path = cache.entry_path("", key, root=cache_root(cache_dir), prefix="deepten-")

@@ -280,6 +280,9 @@ def consistency_vs_psnr(
     probability that a random kept patch has a larger gain than a random flipped one
     (Mann-Whitney U / (n_kept n_flipped), 0.5 = no relation); ``mwu_p``: two-sided
     Mann-Whitney p-value; ``r_pb``/``r_pb_p``: point-biserial correlation of kept with gain.
+    A model that keeps every label (or flips every one) has only one group: its
+    ``gain_flipped`` (or ``gain_kept``), ``auc``, ``mwu_p``, ``r_pb`` and ``r_pb_p`` are NaN
+    by design (no comparison exists), with ``n_kept``/``n_flipped`` saying why.
     """
     rows = []
     for m in [v for v in (ps.models if models is None else models) if v != reference]:

@@ -239,7 +239,7 @@ def _label_version(
             out["entropy_sobel"][rows] = gradient_entropy(hr).numpy()
             out["entropy_magid2022"][rows] = gradient_entropy(hr, operator="magid2022").numpy()
         else:
-            sr = super_resolve(model, pairs[i].lr, device)
+            sr = super_resolve(model, pairs[i].lr, device, label=f"image {pairs[i].name!r}")
             if sr.shape != pairs[i].hr.shape:
                 raise ValueError(
                     f"{desc}: SR output {tuple(sr.shape)} does not match HR "

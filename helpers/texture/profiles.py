@@ -173,8 +173,21 @@ def consistent_labels(bars: pd.DataFrame) -> dict[str, list[str]]:
 # --------------------------------------------------------------------------- complexity
 def entropy_psnr_fit(entropy: np.ndarray, psnr_db: np.ndarray) -> dict[str, float]:
     """Least-squares line PSNR = slope * entropy + intercept with Pearson and Spearman
-    correlations and their p-values (Fig. 3)."""
+    correlations and their p-values (Fig. 3).
+
+    Raises ``ValueError`` for fewer than 3 patches, lengths that differ, a non-finite
+    value, or all entropies (or all PSNRs) equal: no correlation is defined there (scipy
+    would return NaN, or fail without saying which input is at fault)."""
     x, y = np.asarray(entropy, float), np.asarray(psnr_db, float)
+    if x.shape != y.shape or x.ndim != 1 or len(x) < 3:
+        raise ValueError(
+            f"entropy and PSNR must be 1-d of one length >= 3, got {x.shape} and {y.shape}"
+        )
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("entropy and PSNR must be finite (cap an infinite PSNR first)")
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        which = "entropy" if np.ptp(x) == 0 else "PSNR"
+        raise ValueError(f"every patch has the same {which}: no line or correlation is defined")
     lr = stats.linregress(x, y)
     sp = stats.spearmanr(x, y)
     return {
