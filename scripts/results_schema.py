@@ -5,12 +5,13 @@ results so the review starts from what the chapter writes::
 
     python scripts/results_schema.py lam build_smoke/results build_embedded/results ...
 
-Rules: a dict whose keys are the same in every sample and are field names is a record
-(every key required, no others allowed); a dict whose keys vary between samples, or are
-names of networks, datasets, images, labels or scales, is a map (any key, each value of
-the merged schema). Numbers are ``number`` (an int and a float at one place merge) or
-``null`` (an undefined number is written as None on purpose), and ``null`` joins the
-other types where some sample has it. Writes
+Rules: the top level, and a dict whose keys are the same in every sample and are field
+names, is a record (keys present in every sample required, no others allowed); a dict
+whose keys vary between samples, are all names of networks, datasets or scales, or that
+is always empty, is a map (any key, each value of the merged schema). Numbers are
+``number`` (an int and a float at one place merge) or ``null`` (an undefined number is
+written as None on purpose), and ``null`` joins the other types where some sample has
+it. Writes
 ``helpers/schemas/<chapter>.schema.json`` (``--print`` to show it instead).
 """
 
@@ -53,11 +54,14 @@ def _is_map(samples: list[dict[str, Any]]) -> bool:
     keysets = {tuple(sorted(s)) for s in samples}
     keys = set().union(*keysets)
     fieldlike = all(re.fullmatch(r"[a-z][a-z0-9_]*", k) for k in keys)
-    return len(keysets) > 1 or not fieldlike or any(_NAME.match(k) for k in keys)
+    named = bool(keys) and all(_NAME.match(k) for k in keys)
+    # always empty (e.g. networks skipped): nothing says which keys it will hold
+    return len(keysets) > 1 or not keys or not fieldlike or named
 
 
-def infer(samples: list[Any]) -> dict[str, Any]:
-    """A schema every sample fits (see the module docstring for the rules)."""
+def infer(samples: list[Any], *, record: bool = False) -> dict[str, Any]:
+    """A schema every sample fits (see the module docstring for the rules); ``record``
+    forces a dict to be a record (the top level: its keys are the chapter's fields)."""
     types = sorted({_type(s) for s in samples})
     if "number" in types and "null" not in types:
         types.append("null")  # None is how a chapter writes an undefined number, on purpose
@@ -66,14 +70,14 @@ def infer(samples: list[Any]) -> dict[str, Any]:
     objects = [s for s in present if isinstance(s, dict)]
     arrays = [s for s in present if isinstance(s, list)]
     if objects:
-        if _is_map(objects):
+        if not record and _is_map(objects):
             values = [v for o in objects for v in o.values()]
             if values:
                 schema["additionalProperties"] = infer(values)
         else:
-            keys = sorted(objects[0])
-            schema["properties"] = {k: infer([o[k] for o in objects]) for k in keys}
-            schema["required"] = keys
+            keys = sorted(set().union(*objects))
+            schema["properties"] = {k: infer([o[k] for o in objects if k in o]) for k in keys}
+            schema["required"] = [k for k in keys if all(k in o for o in objects)]
             schema["additionalProperties"] = False
     items = [v for a in arrays for v in a]
     if items:
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"results of chapter {args.chapter}",
-        **infer(samples),
+        **infer(samples, record=True),
     }
     text = json.dumps(schema, indent=2) + "\n"
     if args.print:

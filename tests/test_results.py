@@ -1,0 +1,98 @@
+"""helpers.results: timings apart, no silent NaN, a schema per chapter, stable bytes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import results
+
+CHAPTERS = ["models_and_data", "lam", "di_vs_psnr", "texture_profiles", "semantic_consistency"]
+
+
+@pytest.mark.bad_input(
+    "a NaN or infinite number in a chapter's results (e.g. a std over no kept maps)",
+    "refused before anything is written, naming its key path; None is written only on purpose",
+)
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), np.float32("nan")])
+def test_nan_is_refused_with_its_path(tmp_path: Path, bad: float) -> None:
+    with pytest.raises(ValueError, match=r"results value /di/edsr_s\[1\] is"):
+        results.write_results(tmp_path, "ch", {"preset": "smoke", "di": {"edsr_s": [1.0, bad]}})
+    assert not list(tmp_path.iterdir())
+    assert results.or_none(float("nan")) is None and results.or_none(0.5) == 0.5
+
+
+def test_timings_go_beside_the_results() -> None:
+    values, timings = results.split_timings(
+        {
+            "preset": "smoke",
+            "seconds": 3.0,
+            "di": {"edsr_s": 1.0},
+            "networks": {"edsr_m": {"train_seconds": 2.0, "params": 10}},
+            "zoo_train_s": {"edsr_s_x4": 1.0},
+        }
+    )
+    assert values == {
+        "preset": "smoke",
+        "di": {"edsr_s": 1.0},
+        "networks": {"edsr_m": {"params": 10}},
+    }
+    assert timings == {
+        "seconds": 3.0,
+        "networks": {"edsr_m": {"train_seconds": 2.0}},
+        "zoo_train_s": {"edsr_s_x4": 1.0},
+    }
+
+
+def test_rewrite_with_equal_values_is_byte_identical(tmp_path: Path) -> None:
+    r1 = {"preset": "smoke", "b": 0.1 + 0.2, "a": [1, 2], "seconds": 1.0}
+    r2 = {"a": (1, 2), "preset": "smoke", "b": 0.30000000000000004, "seconds": 9.0}
+    one = results.write_results(tmp_path, "ch", r1).read_bytes()
+    assert results.write_results(tmp_path, "ch", r2).read_bytes() == one
+    assert results.read_timings(tmp_path, "ch") == {"preset": "smoke", "seconds": 9.0}
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_chapter_has_a_schema(chapter: str) -> None:
+    import jsonschema
+
+    schema = results.schema(chapter)
+    assert schema is not None, f"write helpers/schemas/{chapter}.schema.json"
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert "preset" in schema["required"] and schema["additionalProperties"] is False
+
+
+@pytest.mark.bad_input(
+    "a chapter that renames, drops or retypes a key of its results JSON",
+    "write_results refuses it, naming each misfit and the chapter's schema file",
+)
+def test_schema_misfit_fails_loudly(tmp_path: Path) -> None:
+    good = json.loads(json.dumps(_lam_example()))
+    results.validate("lam", good)
+    renamed = dict(good)
+    renamed["diffusion"] = renamed.pop("di")
+    with pytest.raises(ValueError, match=r"lam.schema.json.*\n.*'di' is a required property"):
+        results.write_results(tmp_path, "lam", renamed)
+    retyped = dict(good, steps="50")
+    with pytest.raises(ValueError, match=r"/steps: '50' is not of type"):
+        results.write_results(tmp_path, "lam", retyped)
+    assert not (tmp_path / "lam.json").exists()
+
+
+def _lam_example() -> dict:
+    """Results the LAM chapter writes, in shape (values from a smoke run)."""
+    return {
+        "preset": "smoke",
+        "steps": 8,
+        "sigma": 1.2,
+        "window_size": 16,
+        "cases": ["coffee_0_0"],
+        "degenerate_windows": [],
+        "di": {"edsr_s": {"mean": 1.2, "std": None, "n": 1, "n_degenerate": 0}},
+        "completeness_error": {"edsr_s": 0.01},
+        "rules": {"right": {"8": 0.1}, "trapezoid": {"8": 0.05}, "gauss_legendre": {"8": 0.01}},
+        "fig3": {"blur": {"di": 1.0, "completeness_error": 0.01}},
+    }
