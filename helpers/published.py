@@ -22,6 +22,21 @@ RELEASED_PSNR: dict[tuple[str, int], dict[str, float]] = {
     ("carn_m", 4): {"set5": 31.92, "set14": 28.42},
     ("grl_tiny", 4): {"set5": 32.5},
 }
+#: Y-PSNR (dB) of MATLAB bicubic upscaling, as the SR papers tabulate it (Kim et al.,
+#: VDSR, CVPR 2016, Table 2; the same values recur in EDSR's and CARN's tables).
+BICUBIC_PSNR: dict[tuple[str, int], dict[str, float]] = {
+    ("bicubic", 2): {"set5": 33.66, "set14": 30.24},
+    ("bicubic", 3): {"set5": 30.39, "set14": 27.55},
+    ("bicubic", 4): {"set5": 28.42, "set14": 26.00},
+}
+#: Where a published number is known not to be reproducible, and why (by network, or
+#: ``"network/dataset"``): printed beside a row the rule finds outside its tolerance.
+PUBLISHED_CAVEATS: dict[str, str] = {
+    "carn_m": "the released carn_m.pth was retrained after publication; its repository's "
+    "README warns that the paper's numbers cannot be reproduced with it",
+    "bicubic/set14": "the older tables may have used another copy of Set14 (an "
+    "explanation offered, not checked here)",
+}
 
 #: LAM paper (Gu & Dong, CVPR 2021), Table 1: receptive field (LR px, None = global),
 #: PSNR (dB, x4, on their 150 hard patches: hence ~21 dB) and DI, with the remark.
@@ -107,3 +122,8 @@ MAGID_HIGH_SHARE = 0.2
 MAGID_FIG9_GAINS_DB = {"set14_bottom": 0.65, "urban100_top": 0.41}
 #: Magid et al., Fig. 5-6: k-means with 15 clusters on 40 000 DIV2K patches' embeddings.
 MAGID_CLUSTERS = {"k": 15, "n_patches": 40_000}
+#: The released Fig. 3 notebook of Magid et al. (sabdelmagid/CVPR22-TextureBasedError-SR,
+#: "Figure3-Entropy vs PSNR"): 100 patches of 48 LR px (192 HR px at x4) per DIV2K
+#: training image, positions from ``random.randint`` after ``random.seed(123)`` for each
+#: image; bicubic PSNR on RGB in 0-255, no border shave, patches kept when 0 <= PSNR <= 60.
+MAGID_FIG3_CODE = {"lr_patch": 48, "n_per_image": 100, "seed": 123, "psnr_max": 60.0}

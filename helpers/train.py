@@ -79,9 +79,17 @@ class TrainConfig:
 
 
 def _source_hash() -> str:
-    """Digest of the sources whose changes would change trained weights."""
+    """Digest of the sources whose changes would change trained weights: the loop, the
+    training data path and the architectures (not evaluation, receptive fields, loaders
+    or verdicts, whose edits would otherwise retrain every cached network)."""
     return cache.code_digest(
-        "train.py", "data/resize.py", "data/sets.py", "data/download.py", "models"
+        "train.py",
+        "data/resize.py",
+        "data/sets.py",
+        "data/download.py",
+        "models/arch.py",
+        "models/registry.py",
+        "models/wrapper.py",
     )
 
 

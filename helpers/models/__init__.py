@@ -14,6 +14,8 @@
 - ``receptive_field``: analytic and empirical receptive fields (input-gradient support)
   and the check that the two agree.
 - ``evaluate``: super-resolve and score a set (PSNR/SSIM on Y, border shaved).
+- ``verdicts``: :func:`reproduces_published`, the models chapter's claim (our protocol
+  gives the papers' scores within :data:`TOLERANCE_DB`).
 
 Every model carries ``scale``, ``receptive_field`` (LR px, full width; ``None`` = global)
 and ``pad_multiple``. May import: ``helpers.data``, ``helpers.metrics`` and the base
@@ -37,11 +39,13 @@ from .registry import (
     load_spandrel,
     size_params,
 )
+from .verdicts import TOLERANCE_DB, reproduces_published, row_outcomes
 from .weights import WeightFileError, safe_load_state_dict
 from .wrapper import SRModel, unwrap, weights_digest, wrap
 
 __all__ = [
     "RELEASED",
+    "TOLERANCE_DB",
     "ConvOp",
     "DeconvOp",
     "SRModel",
@@ -55,6 +59,8 @@ __all__ = [
     "load_released",
     "load_spandrel",
     "param_count",
+    "reproduces_published",
+    "row_outcomes",
     "safe_load_state_dict",
     "size_params",
     "unwrap",
