@@ -78,6 +78,14 @@ def test_no_cdn_in_html(html_dir: Path) -> None:
         assert not found, f"{page.name} loads remote resources: {found}"
 
 
+def test_pages_show_no_progress_bars_or_tqdm_warnings(html_dir: Path) -> None:
+    """Kernel progress goes to the terminal and the log, never to the published page."""
+    bar = re.compile(r"\d+%\|[^|<]*\|\s*\d+/\d+|TqdmWarning|IProgress not found")
+    for page in html_dir.glob("*.html"):
+        found = bar.findall(page.read_text())
+        assert not found, f"{page.name} shows progress output: {found[:3]}"
+
+
 # ------------------------------------------------------------------------ browser
 
 

@@ -8,11 +8,14 @@
 - ``environment``: the git commit and the kernel's versions, for the run records.
 - ``builtwith``: the page "How this book was built" (tables, :func:`flatten`) and the favicon.
 - ``lock``: :class:`FolderLock`, one run at a time per build, results or HTML folder.
+- ``output``: the kernel's output to a log and its progress to the terminal, progress bars
+  stripped from the executed copy.
 - ``runner``: :class:`Book` (execution with papermill, the HTML build) and the CLI
   (``python -m helpers.book``: :func:`run`, :func:`main`).
 
-Imports run one way: ``chapters`` and ``lock`` use ``errors``; ``plan`` and ``builtwith``
-use ``chapters``; ``runner`` uses them all (and ``environment``).
+Imports run one way: ``chapters`` and ``lock`` use ``errors`` (``output`` nothing);
+``plan`` and ``builtwith`` use ``chapters``; ``runner`` uses them all (and
+``environment``).
 May import: ``helpers.presets`` and ``helpers.parameters`` only (chapters run in kernels;
 the runner stays light).
 """

@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from .chapters import Chapter, _append_to_toc, _prune_toc, load_chapters, read_t
 from .environment import REPO_ROOT, git_commit, kernel_environment
 from .errors import BookError, ChapterFailed, HtmlBuildFailed, IncompleteBuild
 from .lock import FolderLock, Locks
+from .output import KernelStream, strip_progress
 from .plan import DEFAULT_KERNEL, Plan, make_plan
 
 #: Never copied into the build copy (``results`` is where chapters run by hand write).
@@ -109,8 +110,13 @@ class Book:
         cell_timeout: int | None = None,
         environment: dict[str, Any] | None = None,
         commit: str | None = None,
+        on_progress: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
         """Execute one chapter with papermill into the build copy; return its run record.
+
+        The kernel's output goes to ``build_dir/logs/<chapter>.log``; its progress bars to
+        ``on_progress`` (the latest bar, one line) and, once it succeeded, out of the
+        executed copy (:mod:`helpers.book.output`).
 
         The kernel's working directory is the build copy, so paths relative to the book
         folder work. Raises :class:`ChapterFailed` naming the failing cell.
@@ -143,7 +149,10 @@ class Book:
         t0 = time.perf_counter()
         try:
             try:
-                with _quiet_papermill():
+                log_path = self.build_dir / "logs" / f"{chapter.name}.log"
+                log_path.parent.mkdir(parents=True, exist_ok=True)
+                with _quiet_papermill(), log_path.open("w") as log:
+                    stream = KernelStream(log, on_progress)
                     pm.execute_notebook(
                         str(chapter.path),
                         str(staged),
@@ -152,6 +161,8 @@ class Book:
                         cwd=str(self.copy_dir),
                         progress_bar=False,
                         log_output=False,
+                        stdout_file=stream,
+                        stderr_file=stream,
                         execution_timeout=cell_timeout,
                     )
             except PapermillExecutionError as exc:
@@ -210,6 +221,7 @@ class Book:
             "source_sha256": _sha256(chapter.path),
             "environment": environment or {},
         }
+        strip_progress(staged)
         os.replace(staged, output)
         _write_text(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
         return record
@@ -537,6 +549,7 @@ def _execute_plan(book: Book, plan: Plan, *, cell_timeout: int | None = None) ->
             cell_timeout=cell_timeout,
             environment=environment,
             commit=commit,
+            on_progress=lambda line, name=chapter.name: bar.set_postfix_str(f"{name}: {line}"),
         )
         bar.write(f"{chapter.name}: {_duration(record['wall_s'])}", file=sys.stderr)
     bar.close()
