@@ -139,6 +139,8 @@ class Book:
         failed_dir = self.build_dir / "failed"
         (failed_dir / output.name).unlink(missing_ok=True)
         before = _Snapshot(results_path)
+        log_path = self.build_dir / "logs" / f"{chapter.name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
 
         # results_dir relative to the kernel's working directory (the build copy), so the
         # published "injected-parameters" cell shows no machine-specific path
@@ -149,8 +151,6 @@ class Book:
         t0 = time.perf_counter()
         try:
             try:
-                log_path = self.build_dir / "logs" / f"{chapter.name}.log"
-                log_path.parent.mkdir(parents=True, exist_ok=True)
                 with _quiet_papermill(), log_path.open("w") as log:
                     stream = KernelStream(log, on_progress)
                     pm.execute_notebook(
@@ -181,7 +181,8 @@ class Book:
                     f"chapter {chapter.name!r} failed in cell {index} of {chapter.path.name} "
                     f"(0-based; In [{exec_count_str(exc.exec_count)}]) with "
                     f"{exc.ename}: {exc.evalue}\n{head}\n"
-                    f"the executed notebook with the traceback is at {kept}",
+                    f"the executed notebook with the traceback is at {kept}; the kernel's "
+                    f"output is in {log_path}",
                     cell_index=index,
                     source=exc.source or "",
                     output=kept,
@@ -194,7 +195,8 @@ class Book:
                 raise ChapterFailed(
                     chapter.name,
                     f"chapter {chapter.name!r} failed: {type(exc).__name__}: {exc}\n"
-                    f"the partly executed notebook is at {kept}",
+                    f"the partly executed notebook is at {kept}; the kernel's output is in "
+                    f"{log_path}",
                     output=kept,
                 ) from exc
             if not before.changed():
