@@ -483,7 +483,8 @@ def _list(book: Book) -> str:
             continue
         lines.append(f"{chapter.name}  {chapter.title}")
         for param in chapter.parameters.values():
-            lines.append(f"    {param.name} = {param.source}")
+            ann = f": {param.annotation}" if param.annotation else ""
+            lines.append(f"    {param.name}{ann} = {param.source}")
     return "\n".join(lines)
 
 
