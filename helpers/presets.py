@@ -93,16 +93,21 @@ TABLE: dict[str, dict[str, Any]] = {
         + _grid("edsr", [32, 64, 128, 192, 256], [10, 16, 24]),
     },
     # LAM path steps (the paper's right Riemann sum) and hard cases, shared by the LAM and
-    # DI chapters so that both attribute the same windows.
-    "lam_steps": {"smoke": 8, "embedded": 50, "benchmark": 50, "full": 50},
+    # DI chapters so that both attribute the same windows. full: 100 steps on the paper's
+    # 150 hard cases.
+    "lam_steps": {"smoke": 8, "embedded": 50, "benchmark": 50, "full": 100},
     "n_hard": {"smoke": 1, "embedded": 6, "benchmark": 11, "full": 150},
     # Where hard cases come from: the paper's rule over sub-images of the embedded test
-    # images (size/stride in HR px; smoke: first image only), or the LAM authors' crops.
+    # images (size/stride in HR px; smoke: first image only; no candidate overlapping a
+    # chosen one by more than max_overlap of its area, at most max_per_image per photo),
+    # the LAM authors' 11 demo crops (lam_hard), or the paper's 150 from a local folder
+    # ($HELPERS_LOCAL_LAM_HARD150; the chapters stop with a message when it is absent).
     "hard_cases": {
         "smoke": {"source": "rule", "size": 128, "stride": 128, "first_image_only": True},
-        "embedded": {"source": "rule", "size": 256, "stride": 128, "first_image_only": False},
+        "embedded": {"source": "rule", "size": 256, "stride": 128, "first_image_only": False,
+                     "max_overlap": 0.25, "max_per_image": 2},
         "benchmark": {"source": "lam_hard"},
-        "full": {"source": "lam_hard"},
+        "full": {"source": "local"},
     },
     # The DI chapter's PSNR/SSIM test set.
     "di_test_set": {"smoke": "embedded_test", "embedded": "embedded_test",
@@ -172,6 +177,9 @@ TABLE: dict[str, dict[str, Any]] = {
     # same cached labellings). ``datasets`` maps an SR set to its limit/crop options;
     # ``train_set`` is the SR training data (profiles, Fig. 3-7); ``test_sets`` are
     # super-resolved by every model. benchmark: embedded_test is profiled but not SR-ed.
+    # fig3: the released Fig. 3 notebook's sampling for Fig. 3/4/7 (LR px per patch, patches
+    # per image); n_null: draws of the Fig. 8 permutation null; stability: the classifier's
+    # label stability under shifts (HR px) of at most max_patches test patches.
     # full: the sets need local folders ($HELPERS_LOCAL_<NAME>).
     "texture_patches": {
         "smoke": {
@@ -180,12 +188,16 @@ TABLE: dict[str, dict[str, Any]] = {
                          "embedded_test": {"limit": 2, "crop": 192}},
             "train_set": "embedded_train", "test_sets": ["embedded_test"],
             "zoo": ["fsrcnn", "edsr_s"], "released": [], "n_boot": 200, "k_clusters": 3,
+            "fig3": {"lr_patch": 48, "n_per_image": 20}, "n_null": 200,
+            "stability": {"shifts": [4], "max_patches": 12},
         },
         "embedded": {
             "size": 128, "n_per_image": 50,
             "datasets": {"embedded_train": {}, "embedded_test": {}},
             "train_set": "embedded_train", "test_sets": ["embedded_test"],
             "zoo": list(ZOO), "released": [], "n_boot": 2000, "k_clusters": 8,
+            "fig3": {"lr_patch": 48, "n_per_image": 100}, "n_null": 1000,
+            "stability": {"shifts": [2, 4, 8], "max_patches": 300},
         },
         "benchmark": {
             "size": 128, "n_per_image": 50,
@@ -193,6 +205,8 @@ TABLE: dict[str, dict[str, Any]] = {
                          "lam_hard": {}},
             "train_set": "embedded_train", "test_sets": ["set5", "set14", "lam_hard"],
             "zoo": list(ZOO), "released": list(RELEASED), "n_boot": 2000, "k_clusters": 10,
+            "fig3": {"lr_patch": 48, "n_per_image": 100}, "n_null": 1000,
+            "stability": {"shifts": [2, 4, 8], "max_patches": 300},
         },
         "full": {
             "size": 128, "n_per_image": 50,
@@ -201,15 +215,21 @@ TABLE: dict[str, dict[str, Any]] = {
             "train_set": "div2k_train",
             "test_sets": ["set14", "b100", "urban100", "manga109"],
             "zoo": list(ZOO), "released": list(RELEASED), "n_boot": 2000, "k_clusters": 15,
+            "fig3": {"lr_patch": 48, "n_per_image": 100}, "n_null": 1000,
+            "stability": {"shifts": [2, 4, 8], "max_patches": 1000},
         },
     },
     # Texture profiles, Fig. 7 (high-complexity vs all patches): training steps.
     "f7_steps": {"smoke": 8, "embedded": 1000, "benchmark": 1000, "full": 20000},
     # The 2-d projection of the texture manifold (PCA at smoke: skips numba's compile).
     "projection": {"smoke": "pca", "embedded": "umap", "benchmark": "umap", "full": "umap"},
-    # Smallest label count for per-label statistics (Fig. 4 and Fig. 9).
-    "min_label_count": {"smoke": {"fig4": 2, "fig9": 1}, "embedded": {"fig4": 5, "fig9": 3},
-                        "benchmark": {"fig4": 5, "fig9": 3}, "full": {"fig4": 5, "fig9": 3}},
+    # Smallest label count for per-label statistics (Fig. 4 and Fig. 9); fig7: fewest
+    # training patches the paper's entropy/PSNR >= 0.4 must keep before Fig. 7 falls back
+    # to the top 20% by quantile (and says so).
+    "min_label_count": {"smoke": {"fig4": 2, "fig9": 1, "fig7": 4},
+                        "embedded": {"fig4": 5, "fig9": 3, "fig7": 50},
+                        "benchmark": {"fig4": 5, "fig9": 3, "fig7": 50},
+                        "full": {"fig4": 5, "fig9": 3, "fig7": 50}},
 }
 # fmt: on
 
@@ -260,6 +280,8 @@ CHAPTER_DEFAULTS: dict[str, dict[str, Any]] = {
         "f7_steps": lambda p: get("f7_steps", p),
         "f7_lr": _f7_lr,
         "f7_test": lambda p: get("texture_patches", p)["test_sets"][0],
+        "f3_lr_patch": lambda p: get("texture_patches", p)["fig3"]["lr_patch"],
+        "f3_n_per_image": lambda p: get("texture_patches", p)["fig3"]["n_per_image"],
     },
     "semantic_consistency": {
         "models": lambda p: [

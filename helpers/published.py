@@ -78,6 +78,18 @@ def lam_counterpart(name: str) -> str:
 #: LAM paper, Sec. 4.4: PSNR vs log DI over 48 networks.
 LAM_REGRESSION = {"pearson_min": 0.8, "spearman_min": 0.8, "p_max": 1e-12, "n_networks": 48}
 
+#: LAM paper, Sec. 4.1: the test set of hard cases (150 sub-images of 256x256 HR px from
+#: DIV2K-valid and Urban100, the central 16x16 SR patch attributed, mean PSNR 20.87 dB);
+#: Sec. 4.4: the scale networks (15 FSRCNN + 15 EDSR) "under the same training condition".
+LAM_TEST_SET = {"n_images": 150, "size": 256, "window": 16, "mean_psnr": 20.87}
+#: LAM paper, Sec. 4.4: the 15 + 15 networks of different scales, width and depth ranges
+#: (FSRCNN: feature maps d, mapping layers m; EDSR: n_feats, residual blocks), "all the
+#: models are trained with the same setting".
+LAM_FAMILY = {
+    "fsrcnn": {"n": 15, "width": (16, 128), "depth": (2, 16)},
+    "edsr": {"n": 15, "width": (32, 256), "depth": (10, 24)},
+}
+
 #: What kind of network each architecture is (the "Remark" column of the LAM paper's
 #: Table 1), for the book's own networks and the released ones.
 REMARKS: dict[str, str] = {
@@ -97,6 +109,7 @@ REMARKS: dict[str, str] = {
 
 #: Magid et al., Table 1: % of SR patches with the HR patch's texture label (DTD-47
 #: DeepTEN classifier, x4, 50 random 128x128 patches per image).
+MAGID_PATCHES = {"size": 128, "n_per_image": 50}
 MAGID_TABLE1: dict[str, dict[str, float]] = {
     "Bicubic": {"Set14": 20.2, "B100": 26.1, "Urban100": 31.6, "Manga109": 31.9},
     "EDSR": {"Set14": 33.4, "B100": 30.9, "Urban100": 47.1, "Manga109": 52.4},
@@ -127,3 +140,23 @@ MAGID_CLUSTERS = {"k": 15, "n_patches": 40_000}
 #: training image, positions from ``random.randint`` after ``random.seed(123)`` for each
 #: image; bicubic PSNR on RGB in 0-255, no border shave, patches kept when 0 <= PSNR <= 60.
 MAGID_FIG3_CODE = {"lr_patch": 48, "n_per_image": 100, "seed": 123, "psnr_max": 60.0}
+#: The papers' numbers the two texture chapters quote in their prose, by glue name
+#: (``myst_nb.glue``; the text marks each as the paper's).
+MAGID_PROSE: dict[str, float | int] = {
+    "paper_patch": MAGID_PATCHES["size"],
+    "paper_classes": MAGID_CLASSIFIER["classes"],
+    "paper_acc": MAGID_CLASSIFIER["test_accuracy"],
+    "paper_high_ratio": MAGID_HIGH_RATIO,
+    "paper_high_share": MAGID_HIGH_SHARE,
+    "paper_k": MAGID_CLUSTERS["k"],
+    "paper_k_n": MAGID_CLUSTERS["n_patches"],
+    "paper_f9_bottom": MAGID_FIG9_GAINS_DB["set14_bottom"],
+    "paper_f9_top": MAGID_FIG9_GAINS_DB["urban100_top"],
+    "paper_sr_lo": MAGID_SR_AGREEMENT[0],
+    "paper_sr_hi": MAGID_SR_AGREEMENT[1],
+    "paper_bic_lo": MAGID_BICUBIC_AGREEMENT[0],
+    "paper_bic_hi": MAGID_BICUBIC_AGREEMENT[1],
+    "code_lr_patch": MAGID_FIG3_CODE["lr_patch"],
+    "code_n_per_image": MAGID_FIG3_CODE["n_per_image"],
+    "code_seed": MAGID_FIG3_CODE["seed"],
+}

@@ -30,13 +30,17 @@ the central 16x16 SR patch; 50 steps, sigma 1.2, kernel 9 (the LAM demo's settin
 
 Usage::
 
-    python scripts/bench_lam.py --out results/bench_lam.json
+    python scripts/bench_lam.py --out benchmarks/lam_speed.json
     python scripts/bench_lam.py --out /tmp/b.json --configs edsr8x32:64 --steps 10
+
+``benchmarks/lam_speed.json`` (committed) is the run the LAM chapter renders; it records
+the date, the machine and its load.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
@@ -248,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"{row['max_rel_err_vs_fp64']:.2e}  l2_rel {row['l2_rel_err_vs_fp64']:.2e}"
                     )
     result = {
+        "date": datetime.date.today().isoformat(),
+        "configs": [c for c in args.configs.split(",") if c],
         "steps": args.steps,
         "sigma": 1.2,
         "kernel_size": 9,

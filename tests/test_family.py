@@ -255,11 +255,14 @@ def test_network_table_di_by_case_and_results(tmp_path):
     assert list(by_case.index) == list(nets) and list(by_case.columns) == ["c0", "c1"]
     r = maps[("edsr_s", "c1")]
     got = by_case.loc["edsr_s", "c1"]
-    assert math.isnan(got) if r.degenerate else got == r.di
+    # The LAM demo's DI (the one compared with Table 1), and its distance from the formula's.
+    assert math.isnan(got) if r.degenerate else got == di_analysis.map_di(r, "lam_demo")
     t = tables.network_table(nets, scores, maps, 4, "mini", "cpu")
     assert list(t.index) == list(nets) and t.loc["edsr_s", "kind"] == "zoo"
     assert t.loc["edsr_s", "receptive_field"] == "13x13" and t.loc["edsr_s", "check"] == "ok"
     assert t.loc["fsrcnn_d8_m1", "psnr_mini"] == scores["fsrcnn_d8_m1"]["psnr_test"]
+    diffs = [abs(di_analysis.map_di(m) - m.di) for (n, _), m in maps.items() if n == "edsr_s"]
+    assert t.loc["edsr_s", "DI_formula_diff"] == pytest.approx(max(diffs))
     out = tables.network_results(
         t, {"fsrcnn_d8_m1": "fsrcnn", "edsr_s": "edsr"}, scores, {"edsr_s": 1.26}, "mini"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -105,3 +106,60 @@ def test_shared_hard_cases_reuse_the_zoo_networks_a_chapter_has(tmp_path, monkey
     have[presets.ZOO[0]].origin, have["mine"].origin = "zoo", "file"
     hard_cases.shared_hard_cases("smoke", 4, n=1, resolved=have)
     assert asked == list(presets.ZOO[1:])  # the one it had is not loaded again
+
+
+def _case(source: str, y: int, x: int, size: int = 256) -> hard_cases.HardCase:
+    t = torch.zeros(1, 3, size, size)
+    return hard_cases.HardCase(f"{source}@{y},{x}", source, (y, x), t, t[..., ::4, ::4], {})
+
+
+def test_overlap_share_of_grid_neighbours():
+    a = _case("p", 0, 0)
+    assert hard_cases.overlap_share(a, _case("p", 0, 128)) == 0.5  # side neighbour: a half
+    assert hard_cases.overlap_share(a, _case("p", 128, 128)) == 0.25  # diagonal: a quarter
+    assert hard_cases.overlap_share(a, _case("p", 256, 0)) == 0.0
+    assert hard_cases.overlap_share(a, _case("q", 0, 0)) == 0.0  # another photo
+
+
+def test_pick_distinct_drops_near_duplicates_and_caps_each_image():
+    cands = [_case("p", 0, 0), _case("p", 0, 128), _case("p", 128, 128), _case("p", 0, 256)]
+    cands += [_case("q", 0, 0), _case("q", 0, 128)]
+    order = list(range(len(cands)))  # hardest first: every crop of p before q
+    names = [c.name for c in hard_cases.pick_distinct(cands, order, n=4)]
+    # p@0,128 overlaps p@0,0 by a half: dropped; the diagonal (a quarter) is kept.
+    assert names == ["p@0,0", "p@128,128", "p@0,256", "q@0,0"]
+    capped = hard_cases.pick_distinct(cands, order, n=4, max_per_image=2)
+    assert [c.name for c in capped] == ["p@0,0", "p@128,128", "q@0,0"]  # fewer: caller says
+    assert hard_cases.n_sources(capped) == 2
+
+
+def test_selection_warns_when_the_rules_leave_fewer_than_n():
+    cands = hard_cases.candidate_subimages(_images(), size=32, stride=16, scale=4)
+    models = {"a": Upsampler(0.0), "b": Upsampler(0.02)}
+    with pytest.warns(UserWarning, match="only 2 of the 3"):
+        hard = hard_cases.select_hard_cases(cands, models, n=3, progress=False, max_per_image=2)
+    assert len(hard) == 2 and hard_cases.n_sources(hard) == 1
+    for i, a in enumerate(hard):
+        assert all(hard_cases.overlap_share(a, b) <= 0.25 for b in hard[i + 1 :])
+
+
+def test_full_preset_reads_the_150_from_a_local_folder_or_stops(tmp_path, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.delenv(hard_cases.LOCAL_ENV, raising=False)
+    assert presets.get("hard_cases", "full")["source"] == "local"
+    assert presets.get("n_hard", "full") == 150 and presets.get("lam_steps", "full") == 100
+    with pytest.raises(FileNotFoundError, match=f"\\${hard_cases.LOCAL_ENV} is not set"):
+        hard_cases.lam_hard_cases("full", {})  # never a silent 11
+    monkeypatch.setenv(hard_cases.LOCAL_ENV, str(tmp_path / "absent"))
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        hard_cases.shared_hard_cases("full", 4)
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        img = (rng.random((32, 32, 3)) * 255).astype(np.uint8)
+        Image.fromarray(img).save(tmp_path / f"case{i}.png")
+    monkeypatch.setenv(hard_cases.LOCAL_ENV, str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="holds only 3 image"):
+        hard_cases.lam_hard_cases("full", {})
+    cases = hard_cases.lam_hard_cases("full", {}, n=2)
+    assert [c.name for c in cases] == ["case0", "case1"] and cases[0].lr.shape == (1, 3, 8, 8)

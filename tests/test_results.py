@@ -95,4 +95,9 @@ def _lam_example() -> dict:
         "completeness_error": {"edsr_s": 0.01},
         "rules": {"right": {"8": 0.1}, "trapezoid": {"8": 0.05}, "gauss_legendre": {"8": 0.01}},
         "fig3": {"blur": {"di": 1.0, "completeness_error": 0.01}},
+        "case_sources": 1,
+        "di_definition": "lam_demo",
+        "di_formula_max_diff": 0.0015,
+        "fig3_edge_share": {"blur": [0.37], "ig": [0.41], "p": 0.64},
+        "verdicts": {"completeness": "holds"},
     }

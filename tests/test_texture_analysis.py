@@ -191,9 +191,9 @@ def test_select_high_and_fit() -> None:
     e = np.linspace(2, 10, 100)
     p = 40 - 2 * e + np.sin(e)
     ratio = F.complexity_ratio(e, p)
-    mask, rule = F.select_high(ratio)
+    mask, rule = F.select_high(ratio, min_count=5)
     assert rule["kind"] == "threshold" and mask.tolist() == (ratio >= 0.4).tolist()
-    mask, rule = F.select_high(ratio * 0.1)  # the paper's 0.4 keeps nothing: quantile
+    mask, rule = F.select_high(ratio * 0.1, min_count=5)  # 0.4 keeps nothing: quantile
     assert rule["kind"] == "quantile" and rule["paper_rule_share"] == 0
     assert mask.mean() == pytest.approx(0.2, abs=0.011)
     fit = F.entropy_psnr_fit(e, p)

@@ -19,8 +19,7 @@ def test_entropy_psnr() -> None:
     assert v.holds and v.outcome == "holds" and v.claim == "entropy_psnr"
     assert v.text == (
         "Fig. 3: PSNR falls with entropy (-1.50 dB/bit, r = -0.62); an inverse relation as in "
-        "the paper, and at equal entropy the PSNR still differs by 7.3 dB, so entropy alone "
-        "does not determine difficulty."
+        "the paper; the most different pair of equal entropy differs by 7.3 dB."
     )
     assert "r < -0.3" in v.rule and v.numbers["pearson_r"] == -0.62 and v.paper
     assert not V.entropy_psnr(_fit(-0.62, 0.02), 1.0).holds  # not significant
@@ -28,28 +27,68 @@ def test_entropy_psnr() -> None:
     assert not weak.holds and "does not show clearly" in weak.text
 
 
+def test_entropy_spread() -> None:
+    base = {"sd_within": 2.0, "sd_total": 4.0, "eta2": 0.75, "bin_width": 0.5, "n": 900}
+    v = V.entropy_spread({**base, "ci": [1.6, 2.4]})
+    assert v.holds and v.claim == "entropy_spread" and v.numbers["sd_within"] == 2.0
+    assert v.text == (
+        "Fig. 3: at equal entropy (bins of 0.5 bit) the bicubic PSNR still spreads by 2.00 dB "
+        "(SD; 95% CI 1.60-2.40; entropy bins explain 75% of the PSNR variance) — entropy alone "
+        "does not determine difficulty, as the paper says."
+    )
+    v = V.entropy_spread({**base, "sd_within": 0.5, "ci": [0.4, 0.6]})
+    assert not v.holds and v.outcome == "does not hold" and "nearly determines" in v.text
+    v = V.entropy_spread({**base, "sd_within": 1.0, "ci": [0.8, 1.2]})
+    assert v.outcome == "inconclusive" and "straddles 1 dB" in v.text
+
+
 def test_manifold_overlap() -> None:
-    v = V.manifold_overlap(pd.Series([1, 3, 2, 4]), pd.Series([1, 2]))
+    v = V.manifold_overlap(pd.Series([0.5, 0.6, 0.9, 0.7]), pd.Series([1, 2]))
     assert v.holds and v.numbers["mixed_share"] == 0.75
     assert v.text == (
-        "Fig. 5-6: 75% of the clusters mix several labels and 50% of the labels spread over "
-        "several clusters — the overlap the paper reports."
+        "Fig. 5-6: 75% of the clusters mix labels (top label under 80% of the cluster) and 50% "
+        "of the labels spread over several clusters — the overlap the paper reports."
     )
-    v = V.manifold_overlap([1, 1, 2, 1], [1, 1])  # exactly 50% is not more than half
+    # two labels in every cluster, but one dominates: n_labels > 1 would have passed this
+    v = V.manifold_overlap([0.95, 0.9, 0.85, 0.6], [1, 1])
     assert not v.holds and v.text.endswith("less overlap than the paper's.")
+    assert "top-label share under 80%" in v.rule
+
+
+def _null(js: float, p95: float) -> dict:
+    return {"js": js, "p": 0.01 if js > p95 else 0.4, "null_p95": p95, "null_median": p95 / 2,
+            "n_draws": 1000, "n_a": 500, "n_b": 200}  # fmt: skip
 
 
 def test_profiles_differ() -> None:
-    names = ["train", "a", "b"]
-    js = pd.DataFrame([[0, 0.05, 0.3], [0.05, 0, 0.2], [0.3, 0.2, 0]], index=names, columns=names)
-    v = V.profiles_differ(js, "train", ["a", "b", "missing"])
-    assert v.holds and v.numbers["max"] == 0.3
+    v = V.profiles_differ({"a": _null(0.30, 0.15), "b": _null(0.25, 0.14)}, "train")
+    assert v.holds and v.numbers["apart"] == {"a": True, "b": True}
     assert v.text == (
-        "Fig. 8: JS distance of the test sets' profiles from train's: a 0.05, b 0.30 — the "
-        "profiles tell the datasets apart, the fingerprint the paper proposes."
+        "Fig. 8: JS distance from train's profile vs the null's 95% point: a 0.30 vs 0.15, "
+        "b 0.25 vs 0.14 — 2 of 2 apart; the profiles tell the datasets apart, the fingerprint "
+        "the paper proposes."
     )
-    v = V.profiles_differ(js, "train", ["a"])
-    assert not v.holds and "nearly identical" in v.text
+    # the issue's case: noise alone gives JS 0.11-0.15, which '> 0.1' used to call apart
+    v = V.profiles_differ({"a": _null(0.13, 0.15)}, "train")
+    assert not v.holds and v.outcome == "does not hold" and "resampling" in v.text
+    v = V.profiles_differ({"a": _null(0.3, 0.15), "b": _null(0.13, 0.15)}, "train")
+    assert v.outcome == "partly"
+
+
+def test_labels_consistently_hard() -> None:
+    w = {"s": {"w": 0.8, "p": 0.001, "n_models": 4, "n_labels": 10}}
+    v = V.labels_consistently_hard(w)
+    assert v.holds and v.claim == "hard_labels"
+    assert v.text == (
+        "Fig. 9: rank agreement of the per-label gains across models (Kendall's W): s W = 0.80 "
+        "(p = 0.001, 4 models, 10 labels) — the models agree on which labels are hard."
+    )
+    v = V.labels_consistently_hard({**w, "t": {"w": 0.1, "p": 0.6, "n_models": 4, "n_labels": 9}})
+    assert not v.holds and v.outcome == "partly"
+    v = V.labels_consistently_hard({"t": {"w": 0.1, "p": 0.6, "n_models": 4, "n_labels": 9}})
+    assert v.outcome == "does not hold"
+    v = V.labels_consistently_hard({"t": {"w": None, "p": None, "n_models": 2, "n_labels": 1}})
+    assert v.outcome == "not testable" and "none testable" in v.text
 
 
 def _gaps(values: list[float]) -> pd.DataFrame:
@@ -179,7 +218,7 @@ def test_consistency_psnr() -> None:
 
 
 def test_report_lists_rule_outcome_and_paper() -> None:
-    v = V.manifold_overlap([2, 2], [2])
+    v = V.manifold_overlap([0.5, 0.5], [2])
     lines = v.report("- ").splitlines()
     assert lines[0] == f"- {v.text}" and lines[1].strip().startswith("rule:")
     assert "outcome: holds" in lines[2] and "k = 15" in lines[3]

@@ -12,19 +12,25 @@ base modules ``helpers.runtime``, ``io``, ``cache``, ``presets``, ``published``)
 - ``maps``: the LAM path integral itself (:func:`lam`, :func:`lam_maps`), the gradient
   detector, input checks and the receptive-field crop. May import ``path``,
   ``precision``, ``result``.
-- ``visual``: the normalised map, the area of contribution, its overlay and Fig. 3's
-  curves as arrays (figures: :mod:`helpers.plots.lam`). May import ``result``.
+- ``visual``: the normalised map, the area of contribution, its overlay, Fig. 3's
+  curves as arrays and the LR image's edge pixels (figures: :mod:`helpers.plots.lam`).
+  May import ``result``.
 - ``cache``: LAM maps cached on disk through :mod:`helpers.cache`, keyed by network
   weights, image, window and settings. May import ``maps``, ``result``, ``helpers.models``.
-- ``hard_cases``: the LAM paper's rule for hard patches (low PSNR, high variance). May
+- ``hard_cases``: the LAM paper's rule for hard patches (low PSNR, high variance, no
+  near-duplicates, a cap per source image) and the local folder of the paper's 150. May
   import ``helpers.data``, ``helpers.metrics``, ``helpers.models``.
-- ``di``: the log-DI fit, the width/depth sweeps and their trends, the hard cases' content
-  against DI. May import ``maps``, ``helpers.metrics``, ``helpers.networks``.
+- ``di``: the two DI definitions (the LAM demo's, compared with Table 1, and the paper's
+  formula as written), the log-DI fit, the width/depth sweeps and their trends, the hard
+  cases' content against DI. May import ``maps``, ``result``, ``helpers.metrics``,
+  ``helpers.networks``.
 - ``tables``: the DI chapter's per-network tables (scores, receptive fields, DI, the
   paper's Table 1 beside them). May import ``di``, ``result``, ``helpers.data``,
   ``helpers.models``, ``helpers.networks``.
-- ``verdicts``: each claim the LAM and DI chapters decide, as a function with its rule.
-  May import ``di``, ``helpers.published``.
+- ``verdicts``: each claim the DI chapter decides, as a function with its rule. May
+  import ``di``, ``helpers.published``.
+- ``verdicts_lam``: each claim the LAM chapter decides (Table 1's ordering, training as
+  its explanation, completeness, Fig. 3's edges). May import ``verdicts``.
 
 From outside the package: ``helpers.data``, ``helpers.metrics``, ``helpers.models``,
 ``helpers.networks`` only (never ``helpers.plots`` or ``helpers.book``, which sit below).
@@ -43,7 +49,7 @@ from .maps import (
 from .path import DEFAULT_KERNEL_SIZE, DEFAULT_SIGMA, blur, gaussian_kernel
 from .precision import default_batch, native_bf16
 from .result import LAMResult, Window, di_summary, diffusion_index
-from .visual import area_of_contribution, fig3_curves, lam_visual, overlay_area
+from .visual import area_of_contribution, edge_mask, fig3_curves, lam_visual, overlay_area
 
 __all__ = [
     "DEFAULT_KERNEL_SIZE",
@@ -58,6 +64,7 @@ __all__ = [
     "default_batch",
     "di_summary",
     "diffusion_index",
+    "edge_mask",
     "fig3_curves",
     "gaussian_kernel",
     "gradient_detector",

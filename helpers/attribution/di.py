@@ -8,11 +8,15 @@ PSNR on log DI, the width/depth sweeps, and the hard cases' content against DI.
 - :func:`content_table` / :func:`content_correlations` / :func:`content_ranking`: hard
   cases ranked by mean DI with their content measures (Fig. 8).
 
+- :data:`DI_DEFINITIONS` / :func:`map_di` / :func:`di_stats`: the DI of a map by the LAM
+  authors' code (``"lam_demo"``, the one compared with Table 1) or by the paper's formula
+  as written (``"formula"``), and one network's DI statistics by either.
+
 The per-network tables of the chapter are in :mod:`.tables`. DI is the diffusion index,
 in (0, 100]; PSNR in dB; images (1, 3, H, W) in [0, 1].
 
-May import: ``helpers.metrics``, ``helpers.networks`` and :mod:`.maps` (and the base
-modules).
+May import: ``helpers.metrics``, ``helpers.networks``, :mod:`.maps` and :mod:`.result`
+(and the base modules).
 """
 
 from __future__ import annotations
@@ -28,8 +32,46 @@ import torch
 from scipy import stats
 
 from ..metrics import content
+from ..metrics.quality import diffusion_index_lam_demo
 from ..networks.family import FamilyMember
 from .maps import center_window, gradient_detector
+from .result import LAMResult, di_summary
+from .result import diffusion_index as formula_di
+
+#: How a map's DI is computed: ``"lam_demo"``, as the LAM authors' released code does
+#: (``grad_abs_norm`` then ``gini`` with 1e-7 added to every value:
+#: :func:`helpers.metrics.quality.diffusion_index_lam_demo`), the definition both chapters
+#: print and compare with the paper's Table 1; ``"formula"``, the paper's Sec. 4.2 formula
+#: ``(1 - Gini(|map|)) x 100`` as written (:attr:`LAMResult.di`).
+DI_DEFINITIONS: tuple[str, ...] = ("lam_demo", "formula")
+
+
+def map_di(r: LAMResult, definition: str = "lam_demo") -> float:
+    """The DI of one map by ``definition`` (:data:`DI_DEFINITIONS`)."""
+    if definition == "lam_demo":
+        return float(diffusion_index_lam_demo(r.map))
+    if definition == "formula":
+        return formula_di(r)
+    raise ValueError(f"definition must be one of {DI_DEFINITIONS}, got {definition!r}")
+
+
+def di_stats(results: Iterable[LAMResult], definition: str = "lam_demo") -> dict[str, Any]:
+    """:func:`helpers.attribution.di_summary` of one network's maps with the DI by
+    ``definition``: ``mean``, ``std`` and ``n`` over the non-degenerate maps,
+    ``n_degenerate``, ``max_completeness_error``, ``mean_all`` over every map, and
+    ``max_abs_diff``: the largest |DI by ``definition`` - DI by the formula| over the maps
+    (0 for ``"formula"``)."""
+    results = list(results)
+    out = di_summary(results)
+    kept = [r for r in results if not r.degenerate]
+    di = np.array([map_di(r, definition) for r in kept], dtype=float)
+    if len(di):
+        out["mean"] = float(di.mean())
+        out["std"] = float(di.std(ddof=1)) if len(di) > 1 else 0.0
+    every = [map_di(r, definition) for r in results]
+    out["mean_all"] = float(np.mean(every))
+    out["max_abs_diff"] = max(abs(d - formula_di(r)) for d, r in zip(every, results, strict=True))
+    return out
 
 
 @dataclass(frozen=True)

@@ -3,26 +3,41 @@
 Gu & Dong (CVPR 2021, Sec. 4.1) cut test images into 256x256 sub-images, super-resolve
 them (x4) with several networks, and keep those with a low mean PSNR across networks and
 a high variance between networks: patches where networks struggle *and* disagree, which
-is where attribution differences are informative.
+is where attribution differences are informative. They then remove near-duplicates by
+hand; here a candidate that overlaps an already chosen one by more than a quarter of its
+area is dropped (:data:`MAX_OVERLAP`) and a preset may cap the cases per source image
+(``max_per_image``), so that one photo cannot supply every case (:func:`pick_distinct`).
+
+The paper's own 150 hard cases are not published; the ``full`` preset reads them from a
+local folder (:data:`LOCAL_ENV`) and stops with a message naming it when it is absent or
+holds fewer images than asked for (:func:`local_hard_cases`), never with fewer cases.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from .. import presets
-from ..data import load_images, load_sr_set
+from ..data import SRPair, keys, load_images, load_sr_set
 from ..data.patches import grid_patches
 from ..data.resize import bicubic_down_uint8
 from ..metrics.quality import psnr
 from ..models.evaluate import super_resolve
 from ..networks.resolve import resolve_many
+
+#: Largest share of a candidate's area that may overlap a chosen case of the same image.
+MAX_OVERLAP = 0.25
+#: The dataset name (and so ``$HELPERS_LOCAL_LAM_HARD150``) of the paper's 150 hard cases.
+LOCAL_SET = "lam_hard150"
+LOCAL_ENV = f"HELPERS_LOCAL_{LOCAL_SET.upper()}"
 
 
 @dataclass
@@ -40,6 +55,85 @@ class HardCase:
     @property
     def mean_psnr(self) -> float:
         return sum(self.psnr.values()) / len(self.psnr)
+
+
+def overlap_share(a: HardCase, b: HardCase) -> float:
+    """The share of ``a``'s area that ``b`` covers (0 for different source images)."""
+    if a.source != b.source:
+        return 0.0
+    (ya, xa), (yb, xb) = a.yx, b.yx
+    ha, wa = a.hr.shape[-2:]
+    hb, wb = b.hr.shape[-2:]
+    dy = max(0, min(ya + ha, yb + hb) - max(ya, yb))
+    dx = max(0, min(xa + wa, xb + wb) - max(xa, xb))
+    return dy * dx / (ha * wa)
+
+
+def pick_distinct(
+    candidates: Sequence[HardCase],
+    order: Sequence[int],
+    n: int,
+    max_overlap: float = MAX_OVERLAP,
+    max_per_image: int | None = None,
+) -> list[HardCase]:
+    """The first ``n`` candidates in ``order`` (hardest first) that overlap no chosen one
+    by more than ``max_overlap`` of their area (:func:`overlap_share`, either way round)
+    and whose source image has fewer than ``max_per_image`` chosen cases (None: no cap).
+    Returns fewer than ``n`` when the rules leave fewer; the caller says so."""
+    chosen: list[HardCase] = []
+    per_image: dict[str, int] = {}
+    for k in order:
+        c = candidates[k]
+        if max_per_image is not None and per_image.get(c.source, 0) >= max_per_image:
+            continue
+        if any(max(overlap_share(c, o), overlap_share(o, c)) > max_overlap for o in chosen):
+            continue
+        chosen.append(c)
+        per_image[c.source] = per_image.get(c.source, 0) + 1
+        if len(chosen) == n:
+            break
+    return chosen
+
+
+def n_sources(cases: Sequence[HardCase]) -> int:
+    """How many distinct source images the cases come from."""
+    return len({c.source for c in cases})
+
+
+def local_hard_cases(n: int, scale: int = 4, env: str = LOCAL_ENV) -> list[SRPair]:
+    """The first ``n`` images of the local folder ``$<env>`` (the paper's 150 hard cases,
+    256 px HR crops; LR made with MATLAB bicubic) as pairs.
+
+    Raises:
+        FileNotFoundError: ``$<env>`` unset or not a folder, or it holds fewer than ``n``
+            images; the message names the variable, the folder and what to do.
+    """
+    folder = os.environ.get(env)
+    what = (
+        f"the paper's {n} hard cases (Gu & Dong 2021, Sec. 4.1: 256x256 crops of DIV2K-valid "
+        f"and Urban100; not published), read from a local folder: set ${env} to a folder of "
+        "those HR images"
+    )
+    if not folder:
+        raise FileNotFoundError(
+            f"this preset attributes {what}; ${env} is not set. The {len(keys_lam_hard())} "
+            "LAM-demo crops of the manifest are the benchmark preset's; pass n_hard to use "
+            "fewer local images"
+        )
+    if not Path(folder).expanduser().is_dir():
+        raise FileNotFoundError(f"this preset attributes {what}; ${env}={folder} is not a folder")
+    pairs = load_sr_set(LOCAL_SET, scale, folder=folder)
+    if len(pairs) < n:
+        raise FileNotFoundError(
+            f"this preset attributes {what}; ${env}={folder} holds only {len(pairs)} "
+            f"image(s). Add the missing ones or pass n_hard={len(pairs)} explicitly"
+        )
+    return pairs[:n]
+
+
+def keys_lam_hard() -> list[str]:
+    """The manifest's LAM-demo crops (fetch keys), for messages."""
+    return keys("lam_hard/")
 
 
 def candidate_subimages(
@@ -91,11 +185,16 @@ def select_hard_cases(
     scale: int = 4,
     device: str | torch.device | None = None,
     progress: bool = True,
+    max_overlap: float = MAX_OVERLAP,
+    max_per_image: int | None = None,
 ) -> list[HardCase]:
-    """Score every candidate with every model and keep the ``n`` hardest.
+    """Score every candidate with every model and keep the ``n`` hardest that are distinct.
 
     Score = rank of low mean PSNR + rank of high PSNR variance across ``models`` (equal
-    weight; the paper states both criteria but no formula). Needs >= 2 models.
+    weight; the paper states both criteria but no formula). Needs >= 2 models. Hardest
+    first, a candidate is kept unless it overlaps a kept one by more than ``max_overlap``
+    or its image already gave ``max_per_image`` cases (:func:`pick_distinct`); a
+    ``UserWarning`` says so when fewer than ``n`` are left.
     """
     if len(models) < 2:
         raise ValueError("the hard-case rule compares networks: pass at least 2 models")
@@ -115,7 +214,16 @@ def select_hard_cases(
         table[i] = psnr(sr, hr, shave=scale, y_channel=True).clamp(max=100.0)
         for c, v in zip(candidates, table[i].tolist(), strict=True):
             c.psnr[name] = v
-    return [candidates[k] for k in hardness_order(table)[:n]]
+    chosen = pick_distinct(candidates, hardness_order(table), n, max_overlap, max_per_image)
+    if len(chosen) < n:
+        warnings.warn(
+            f"hard cases: only {len(chosen)} of the {n} asked for are left once candidates "
+            f"overlapping a chosen one by more than {max_overlap:g} and beyond "
+            f"{max_per_image} per image are dropped",
+            UserWarning,
+            stacklevel=2,
+        )
+    return chosen
 
 
 def _batch_label(candidates: list[HardCase], j: int) -> str:
@@ -148,10 +256,13 @@ def lam_hard_cases(
     """The hard patches the LAM and DI chapters analyse, chosen once, the same way.
 
     ``embedded`` (and ``smoke``): the paper's rule (:func:`select_hard_cases`:
-    low mean PSNR, high variance across ``nets``) over the embedded test images cut into
-    256 px sub-images with stride 128 (``smoke``: the first image only, 128 px tiles,
-    stride 128). ``benchmark``/``full``: the LAM authors' published crops (``lam_hard``),
-    the first ``n``; ``nets`` is not used there.
+    low mean PSNR, high variance across ``nets``, no near-duplicates, at most the preset's
+    ``max_per_image`` per image) over the embedded test images cut into 256 px sub-images
+    with stride 128 (``smoke``: the first image only, 128 px tiles, stride 128).
+    ``benchmark``: the LAM authors' published crops (``lam_hard``), the first ``n``.
+    ``full``: the paper's 150 from the local folder ``$HELPERS_LOCAL_LAM_HARD150``
+    (:func:`local_hard_cases`: an error naming it when absent). ``nets`` is not used
+    outside the rule.
 
     Args:
         preset: one of :data:`helpers.presets.PRESETS` (where the cases come from:
@@ -174,12 +285,24 @@ def lam_hard_cases(
     if spec["source"] == "lam_hard":
         pairs = load_sr_set("lam_hard", scale)[:n]
         return [HardCase(p.name, "lam_hard", (0, 0), p.hr, p.lr, {}) for p in pairs]
+    if spec["source"] == "local":
+        pairs = local_hard_cases(n, scale)
+        return [HardCase(p.name, p.name, (0, 0), p.hr, p.lr, {}) for p in pairs]
     test = load_images("embedded_test")
     if spec["first_image_only"]:
         test = test[:1]
     candidates = candidate_subimages(test, spec["size"], spec["stride"], scale)
     n = min(n, len(candidates))
-    return select_hard_cases(candidates, dict(nets), n, scale, device, progress)
+    return select_hard_cases(
+        candidates,
+        dict(nets),
+        n,
+        scale,
+        device,
+        progress,
+        max_overlap=spec.get("max_overlap", MAX_OVERLAP),
+        max_per_image=spec.get("max_per_image"),
+    )
 
 
 def shared_hard_cases(

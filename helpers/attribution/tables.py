@@ -32,8 +32,8 @@ from ..models.receptive_field import receptive_field_check
 from ..networks import zoo
 from ..networks.family import FamilyMember, member_config, parse_member, zoo_twin
 from ..results import or_none
-from .di import LogDIFit
-from .result import LAMResult, di_summary
+from .di import LogDIFit, di_stats, map_di
+from .result import LAMResult
 
 
 def architecture(name: str, origin: str | None) -> str:
@@ -98,18 +98,26 @@ def score_networks(
     return scores, bicubic
 
 
-def di_by_case(maps: Mapping[tuple[str, str], LAMResult]) -> pd.DataFrame:
+def di_by_case(
+    maps: Mapping[tuple[str, str], LAMResult], definition: str = "lam_demo"
+) -> pd.DataFrame:
     """DI of each map: rows networks, columns hard cases (both in the maps' order), NaN
     where the window is degenerate (:attr:`LAMResult.degenerate`, left out of every mean).
 
     Args:
         maps: ``(network, case name) -> LAMResult``
             (:func:`helpers.attribution.cache.cached_lam_maps`).
+        definition: :data:`helpers.attribution.di.DI_DEFINITIONS` (default: the LAM demo's).
     """
     nets = list(dict.fromkeys(n for n, _ in maps))
     cases = list(dict.fromkeys(c for _, c in maps))
     return pd.DataFrame(
-        {c: {n: np.nan if (r := maps[(n, c)]).degenerate else r.di for n in nets} for c in cases}
+        {
+            c: {
+                n: np.nan if (r := maps[(n, c)]).degenerate else map_di(r, definition) for n in nets
+            }
+            for c in cases
+        }
     )
 
 
@@ -120,13 +128,15 @@ def network_table(
     scale: int,
     test_set: str,
     device: str | torch.device | None = None,
+    definition: str = "lam_demo",
 ) -> pd.DataFrame:
     """One row per network (index ``network``): its ``kind`` (``SRModel.origin``), the
     receptive field (``"<n>x<n>"`` LR px or ``"global"``; ``empirical`` and ``check`` from
     :func:`helpers.models.receptive_field.receptive_field_check`), ``params``, Y-PSNR (dB)
     and Y-SSIM on the hard cases (``psnr_hard``, ``ssim_hard``) and ``psnr_<test_set>``,
-    and the DI summary of its maps (:func:`helpers.attribution.di_summary`): ``DI``,
-    ``DI_std``, ``n_maps``, ``max_completeness_err_%``.
+    and the DI summary of its maps (:func:`helpers.attribution.di.di_stats` by
+    ``definition``, the LAM demo's by default): ``DI``, ``DI_std``, ``n_maps``,
+    ``max_completeness_err_%``, and ``DI_formula_diff`` (largest |DI - the formula's DI|).
 
     A network whose every window is degenerate (seen at smoke, with barely trained
     networks) gets the DI over all of them, flagged in ``DI_from``, never dropped silently.
@@ -141,7 +151,7 @@ def network_table(
     rows = []
     for name, net in nets.items():
         rf = receptive_field_check(net, scale, device)
-        s = di_summary(r for (n, _), r in maps.items() if n == name)
+        s = di_stats((r for (n, _), r in maps.items() if n == name), definition)
         rows.append(
             {
                 "network": name,
@@ -158,6 +168,7 @@ def network_table(
                 "n_maps": s["n"],
                 "DI_from": "kept windows" if s["n"] else "degenerate windows only",
                 "max_completeness_err_%": 100 * s["max_completeness_error"],
+                "DI_formula_diff": s["max_abs_diff"],
             }
         )
     return pd.DataFrame(rows).set_index("network")

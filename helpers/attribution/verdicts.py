@@ -1,19 +1,17 @@
-"""Each claim the LAM and DI-vs-PSNR chapters decide, as a function with its rule.
+"""Each claim the DI-vs-PSNR chapter decides, as a function with its rule (the LAM
+chapter's are in :mod:`.verdicts_lam`, which shares this module's helpers).
 
 A verdict function takes the chapter's numbers (plain mappings, no tables), applies one
 stated rule and returns a :class:`Verdict`: whether the claim holds (``holds``; the
 ``outcome`` "holds", "partly" for the DI chapter's three-way rules, or "does not hold"),
 the numbers it used, the rule in one sentence, the ``text`` the chapter prints and the
-paper's finding it is compared with. The rules are the chapters' own, moved
-here unchanged: the same thresholds give the same outcome (and the same sentence) on the
-same data.
+paper's finding it is compared with.
 
-LAM chapter: :func:`global_vs_local`, :func:`trained_vs_released`, :func:`completeness`.
 DI chapter (Sec. 4.4, Fig. 7): :func:`psnr_vs_log_di`, :func:`receptive_field_vs_di`
 (:func:`receptive_field_summary`), :func:`scale_trends`, :func:`content_vs_di`.
 
-DI values are the diffusion index (``(1 - Gini(|map|)) x 100``, in (0, 100]); PSNR in dB;
-completeness errors are fractions (0.01 = 1%).
+DI values are the diffusion index (in (0, 100]; :data:`helpers.attribution.di.DI_DEFINITIONS`);
+PSNR in dB.
 
 May import: :mod:`.di` and ``helpers.published`` (and numpy/scipy).
 """
@@ -31,9 +29,6 @@ from .. import published
 from ..verdict import Verdict
 from .di import LogDIFit
 
-#: The LAM chapter's bar: global-operation networks use "much" more pixels when their
-#: mean DI exceeds this multiple of the finite-receptive-field networks' mean DI.
-GLOBAL_RATIO = 1.5
 #: The DI chapter's significance level (the paper's p < 1e-12 needs ~48 networks).
 P_SIGNIFICANT = 0.05
 #: The paper's direction of DI along each sweep of Fig. 7c (1: rises, 0: does not).
@@ -43,8 +38,6 @@ PAPER_SCALE_TRENDS: dict[tuple[str, str], int] = {
     ("edsr", "depth"): 1,
     ("edsr", "width"): 0,
 }
-#: :func:`completeness`: largest relative completeness error accepted (fraction).
-COMPLETENESS_TOLERANCE = 0.01
 
 
 def _table1_di(*names: str) -> str:
@@ -54,12 +47,6 @@ def _table1_di(*names: str) -> str:
 
 
 #: The paper's findings each verdict is compared with (Gu & Dong, CVPR 2021).
-PAPER_GLOBAL = (
-    f"Table 1: RCAN/RNAN/SAN (global operations) DI {_table1_di('RCAN', 'RNAN', 'SAN')} vs "
-    f"FSRCNN/CARN/EDSR {_table1_di('FSRCNN', 'CARN', 'EDSR')}"
-)
-PAPER_TRAINING = "Table 1's networks are all fully trained (DIV2K, ~10^6 updates)"
-PAPER_COMPLETENESS = "Eq. 1: the map sums to D(F(I)) − D(F(I′)); Eq. 3: right Riemann sum"
 PAPER_RECEPTIVE_FIELD = (
     "Table 1: IMDN, RFDN, RNAN (global) no higher than RRDBNet (703 px); RCAN, SAN higher"
 )
@@ -98,173 +85,6 @@ def _mean(values: list[float]) -> float:
     """Mean over the non-NaN values (NaN when none), as pandas' ``Series.mean``."""
     kept = [v for v in values if not math.isnan(v)]
     return float(np.mean(kept)) if kept else math.nan
-
-
-# ------------------------------------------------------------------------ LAM chapter
-
-
-def global_vs_local(
-    di: Mapping[str, float],
-    receptive_field: Mapping[str, int | None],
-    preset: str,
-    train_steps: Mapping[str, int] | None = None,
-    ratio: float = GLOBAL_RATIO,
-) -> Verdict:
-    """Networks with global operations use a much wider range of pixels (Table 1).
-
-    Rule: the mean DI of the networks with a global receptive field (``None``) is more
-    than ``ratio`` (1.5) times the mean DI of those with a finite one (means over the
-    networks, NaN DIs left out). The paper's Table 1 has a ratio of about 8.
-
-    Args:
-        di: network -> mean DI over the hard cases, in the order the chapter lists them.
-        receptive_field: network -> LR px, ``None`` for global.
-        preset: named in the sentence.
-        train_steps: network -> training steps of the networks trained by the book; when
-            the claim does not hold, the sentence says how briefly they were trained.
-        ratio: the threshold.
-    """
-    g = _mean([v for n, v in di.items() if receptive_field[n] is None])
-    loc = _mean([v for n, v in di.items() if receptive_field[n] is not None])
-    holds = bool(g > ratio * loc)
-    lines = [
-        f"Mean DI of global-operation networks: {g:.2f}; of finite-receptive-field CNNs: "
-        f"{loc:.2f} (ratio {_ratio(g, loc):.2f}). Paper (Table 1): RCAN/RNAN/SAN 13–19 vs "
-        f"FSRCNN/CARN/EDSR 0.8–3.0 (ratio ≈ 8).",
-        "The paper's ordering (global/attention ≫ plain CNNs) "
-        + ("holds here" if holds else "does not show here")
-        + f" at preset={preset}.",
-    ]
-    steps = dict(train_steps or {})
-    if not holds:
-        lines.append(
-            "Why it may not: a global receptive field lets a network use distant pixels, it "
-            "does not make it. The paper's RCAN and RNAN learned to use them over ~10^6 "
-            "updates on DIV2K's 800 2K images; the zoo here had "
-            + ", ".join(f"{n} {s} steps" for n, s in sorted(steps.items()))
-            + " on a few small photos, where little beyond the local neighbourhood helps."
-            + (
-                " The released networks were trained at the papers' scale."
-                if len(steps) < len(di)
-                else ""
-            )
-        )
-    return _verdict(
-        "global_vs_local",
-        f"mean DI of global-operation networks > {ratio} x mean DI of finite-receptive-field "
-        "networks",
-        holds,
-        {"global_mean": g, "local_mean": loc, "ratio": _ratio(g, loc), "threshold": ratio},
-        "\n".join(lines),
-        PAPER_GLOBAL,
-    )
-
-
-def trained_vs_released(
-    di: Mapping[str, float],
-    receptive_field: Mapping[str, int | None],
-    trained_here: Mapping[str, Any],
-    ratio: float = GLOBAL_RATIO,
-) -> Verdict | None:
-    """Whether "global" alone explains wide attribution: the same kind of network trained
-    briefly here or fully by its authors.
-
-    Rule: the briefly trained global-operation networks "stay as local" as the CNNs when
-    the largest DI among the global networks trained here is below ``ratio`` (1.5) times
-    the finite-receptive-field networks' mean DI. ``None`` (nothing to decide) unless
-    there are global networks both trained here and released.
-
-    Args:
-        di, receptive_field: as for :func:`global_vs_local`.
-        trained_here: the networks the book trained (names; values are not used).
-        ratio: the threshold.
-    """
-    glob = [n for n in di if receptive_field[n] is None]
-    book = [n for n in glob if n in trained_here]
-    released = [n for n in glob if n not in trained_here]
-    if not book or not released:
-        return None
-    loc = _mean([v for n, v in di.items() if receptive_field[n] is not None])
-    top = max(di[n] for n in book)
-    holds = bool(top < ratio * loc)
-    text = (
-        "Within the global-operation networks: trained here "
-        + ", ".join(f"{n} {di[n]:.2f}" for n in book)
-        + "; released (trained at the papers' scale) "
-        + ", ".join(f"{n} {di[n]:.2f}" for n in released)
-        + ". "
-        + (
-            "The briefly trained ones stay as local as the CNNs, so the wide attribution "
-            "comes with full training, not with the architecture alone."
-            if holds
-            else "The briefly trained ones already attribute more widely than the CNNs."
-        )
-    )
-    return _verdict(
-        "trained_vs_released",
-        f"max DI of the global networks trained here < {ratio} x mean DI of the "
-        "finite-receptive-field networks",
-        holds,
-        {
-            "trained_here": {n: di[n] for n in book},
-            "released": {n: di[n] for n in released},
-            "max_trained_here": top,
-            "local_mean": loc,
-            "threshold": ratio,
-        },
-        text,
-        PAPER_TRAINING,
-    )
-
-
-def completeness(
-    errors: Mapping[str, Mapping[int, float]],
-    tolerance: float = COMPLETENESS_TOLERANCE,
-) -> Verdict:
-    """LAM maps satisfy completeness: they sum to the detector's change, up to the error
-    of the integration rule, which falls with the number of steps.
-
-    Rule: with the paper's ``"right"`` Riemann sum the relative completeness error does
-    not grow as the steps grow, and at the most steps tried the best rule's error is at
-    most ``tolerance`` (1%).
-
-    Args:
-        errors: rule -> steps -> relative completeness error (fraction) of one map;
-            must hold ``"right"``.
-        tolerance: the largest accepted error (fraction).
-    """
-    if "right" not in errors:
-        raise ValueError(f"errors must include the 'right' rule, got {sorted(errors)}")
-    right = [errors["right"][m] for m in sorted(errors["right"])]
-    falls = all(b <= a for a, b in zip(right, right[1:], strict=False))
-    most = max(max(by_steps) for by_steps in errors.values())
-    at_most = {r: by_steps[most] for r, by_steps in errors.items() if most in by_steps}
-    best_rule = min(at_most, key=at_most.get)
-    within = at_most[best_rule] <= tolerance
-    holds = bool(falls and within)
-    text = (
-        f"Completeness: {'holds' if holds else 'does not hold'}: the right Riemann sum's error "
-        + ("falls" if falls else "does not fall")
-        + " with the steps ("
-        + ", ".join(f"{m}: {100 * errors['right'][m]:.3g}%" for m in sorted(errors["right"]))
-        + f"); at {most} steps the best rule ({best_rule}) is off by "
-        + f"{100 * at_most[best_rule]:.3g}% (tolerance {100 * tolerance:g}%)."
-    )
-    return _verdict(
-        "completeness",
-        f"right-rule error non-increasing in the steps, and the best rule's error at the most "
-        f"steps <= {tolerance:g}",
-        holds,
-        {
-            "right": {int(m): errors["right"][m] for m in sorted(errors["right"])},
-            "steps": int(most),
-            "best_rule": best_rule,
-            "best_error": at_most[best_rule],
-            "tolerance": tolerance,
-        },
-        text,
-        PAPER_COMPLETENESS,
-    )
 
 
 # ------------------------------------------------------------------------- DI chapter
@@ -321,18 +141,22 @@ def psnr_vs_log_di(
     )
 
 
-def receptive_field_vs_di(di: Mapping[str, float], receptive_field: Mapping[str, str]) -> Verdict:
+def receptive_field_vs_di(
+    di: Mapping[str, float], receptive_field: Mapping[str, str], p_max: float = P_SIGNIFICANT
+) -> Verdict:
     """(2) A larger receptive field raises DI, but a global one does not by itself make a
     network use more pixels (Table 1).
 
     Rule: HOLDS when DI rises with a finite field (Spearman's rho of DI against the field
-    over the finite-field networks > 0, needs >= 3 of them) *and* the lowest DI of a
+    over the finite-field networks > 0 with two-sided p < ``p_max``, 0.05, against the
+    null of no rank association; needs >= 3 of them) *and* the lowest DI of a
     global network is at most the DI of the widest-field CNN (the first one listed when
     several share the widest field); PARTLY when one of the two holds.
 
     Args:
         di: network -> DI.
         receptive_field: network -> ``"<n>x<n>"`` (LR px) or ``"global"``.
+        p_max: the significance level of the Spearman test.
     """
     finite = {
         n: int(receptive_field[n].split("x")[0]) for n in di if receptive_field[n] != "global"
@@ -343,14 +167,15 @@ def receptive_field_vs_di(di: Mapping[str, float], receptive_field: Mapping[str,
         r = stats.spearmanr(list(finite.values()), [di[n] for n in finite])
         rho, p = float(r.statistic), float(r.pvalue)
     widest = max(finite, key=finite.get) if finite else None
-    rf_up = rho is not None and rho > 0
+    rf_up = rho is not None and rho > 0 and p < p_max
     lowest = min(glob, key=glob.get) if glob else None
     glob_not_enough = bool(glob) and widest is not None and glob[lowest] <= di[widest]
     holds, partly = rf_up and glob_not_enough, rf_up or glob_not_enough
     text = (
         f"2. Receptive field: {_label(holds, partly)}: DI "
         + (
-            f"{'rises' if rf_up else 'does not rise'} with a finite field (Spearman {rho:+.2f})"
+            f"{'rises' if rf_up else 'does not rise'} with a finite field (Spearman {rho:+.2f}, "
+            f"p = {p:.2g}, n = {len(finite)}; rule: > 0 and p < {p_max:g})"
             if rho is not None
             else "n/a"
         )
@@ -365,12 +190,13 @@ def receptive_field_vs_di(di: Mapping[str, float], receptive_field: Mapping[str,
     )
     return _verdict(
         "2_di_vs_receptive_field",
-        "Spearman(DI, finite receptive field) > 0 and min DI of global networks <= DI of the "
-        "widest-field CNN (PARTLY: one of the two)",
+        f"Spearman(DI, finite receptive field) > 0 with p < {p_max:g} and min DI of global "
+        "networks <= DI of the widest-field CNN (PARTLY: one of the two)",
         holds,
         {
             "rho": rho,
             "p": p,
+            "p_max": p_max,
             "n_finite": len(finite),
             "widest": widest,
             "widest_px": finite.get(widest) if widest else None,

@@ -1,5 +1,6 @@
 """What the LAM paper draws from a map: the normalised map, the area of contribution (a
-kernel density of the map, Fig. 1), its overlay on the LR image, and Fig. 3's curves.
+kernel density of the map, Fig. 1), its overlay on the LR image, Fig. 3's curves, and the
+edge pixels of an LR image (:func:`edge_mask`, Fig. 3's "edges and textures").
 
 Returns arrays and tensors only; the figures themselves are in :mod:`helpers.plots.lam`.
 
@@ -128,3 +129,23 @@ def fig3_curves(result: LAMResult) -> dict[str, np.ndarray | float]:
         "target": result.d_input - result.d_baseline,
         "completeness_error": result.completeness_error,
     }
+
+
+def edge_mask(lr: torch.Tensor) -> np.ndarray:
+    """The "edge and texture" pixels of an LR image: where its gradient magnitude (3x3
+    Sobel ``|gx| + |gy|`` of the channel mean, replicate padding) is above its median.
+
+    Args:
+        lr: (1, C, H, W) or (C, H, W) in [0, 1].
+
+    Returns:
+        (H, W) bool array, True on the pixels above the median (about half of them).
+    """
+    img = lr[0] if lr.ndim == 4 else lr
+    grey = img.detach().double().mean(dim=0)[None, None]
+    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=torch.float64)
+    padded = torch.nn.functional.pad(grey, (1, 1, 1, 1), mode="replicate")
+    gx = torch.nn.functional.conv2d(padded, kx.view(1, 1, 3, 3))
+    gy = torch.nn.functional.conv2d(padded, kx.T.contiguous().view(1, 1, 3, 3))
+    mag = (gx.abs() + gy.abs())[0, 0].numpy()
+    return mag > np.median(mag)

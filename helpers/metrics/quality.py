@@ -7,8 +7,11 @@
   ``skimage.metrics.peak_signal_noise_ratio`` and ``structural_similarity(...,
   gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255)``.
 - :func:`gradient_entropy`: entropy of image gradients, the complexity measure of
-  Agustsson & Timofte (DIV2K) as used by Magid et al. (CVPR 2022, Fig. 3).
-- :func:`gini`, :func:`diffusion_index`: the LAM paper's spread of an attribution map.
+  Agustsson & Timofte (DIV2K) as used by Magid et al. (CVPR 2022, Fig. 3): operator
+  ``"magid2022"`` is their released pipeline step for step (float32 map, distinct values),
+  :func:`distinct_value_entropy` its batched ``skimage.measure.shannon_entropy``.
+- :func:`gini`, :func:`diffusion_index`: the LAM paper's spread of an attribution map;
+  :func:`diffusion_index_lam_demo`: the same as the LAM authors' released code computes it.
 
 All metrics compute in float64 (float32 on Apple MPS, which lacks float64) and return one
 value per image. PSNR and SSIM refuse images holding NaN or inf (``ValueError`` naming the
@@ -27,8 +30,12 @@ __all__ = [
     "psnr",
     "ssim",
     "gradient_entropy",
+    "distinct_value_entropy",
+    "ENTROPY_OPERATORS",
     "gini",
     "diffusion_index",
+    "diffusion_index_lam_demo",
+    "LAM_DEMO_GINI_EPS",
     "GRAD_MAX_LEVEL",
     "SSIM_WINDOW",
 ]
@@ -180,13 +187,18 @@ def ssim(
     return s.flatten(1).mean(dim=1)
 
 
-def _grey_levels(x: torch.Tensor) -> torch.Tensor:
+def _grey_levels(x: torch.Tensor, truncate: bool = False) -> torch.Tensor:
     """(N, C, H, W) in [0, 1] -> (N, 1, H, W) integer grey levels 0..255 (int64).
 
     RGB uses Pillow's ``convert("L")`` exactly (ITU-R 601-2 luma, 16-bit fixed point,
     rounded), the conversion of Magid et al.'s released code (torchvision Grayscale).
+    ``truncate``: to 8 bit as torchvision's ``ToPILImage`` does (float32 ``x * 255``
+    truncated, not rounded), else rounded.
     """
-    levels = torch.round(x.detach().clamp(0, 1) * 255.0).to(torch.int64)
+    if truncate:
+        levels = (x.detach().to(torch.float32) * 255).clamp(0, 255).to(torch.uint8).long()
+    else:
+        levels = torch.round(x.detach().clamp(0, 1) * 255.0).to(torch.int64)
     if levels.shape[1] == 1:
         return levels
     if levels.shape[1] != 3:
@@ -195,42 +207,95 @@ def _grey_levels(x: torch.Tensor) -> torch.Tensor:
     return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16
 
 
+#: The operators of :func:`gradient_entropy`.
+ENTROPY_OPERATORS: tuple[str, ...] = ("magid2022", "magid2022_levels", "sobel")
+
+
+def distinct_value_entropy(values: torch.Tensor) -> torch.Tensor:
+    """Shannon entropy (bits) of the distinct values of each row of ``values`` (N, M).
+
+    What ``skimage.measure.shannon_entropy`` computes for one image (a histogram with one
+    bin per distinct value, ``np.unique``), batched: sort each row, count the runs of
+    equal values, ``H = -sum p log2 p``. Float rows are compared exactly (as ``np.unique``).
+    Returns (N,) float64 (float32 on MPS).
+    """
+    if values.ndim != 2 or values.shape[1] == 0:
+        raise ValueError(f"values must be (N, M) with M >= 1, got {tuple(values.shape)}")
+    n, m = values.shape
+    s, _ = torch.sort(values, dim=1)
+    new = torch.ones_like(s, dtype=torch.bool)
+    new[:, 1:] = s[:, 1:] != s[:, :-1]
+    run = torch.cumsum(new, dim=1) - 1 + torch.arange(n, device=s.device)[:, None] * m
+    counts = torch.bincount(run.flatten(), minlength=n * m).view(n, m)
+    p = counts.to(_work_dtype(values.device)) / m
+    logp = torch.where(p > 0, torch.log2(p), torch.zeros_like(p))
+    return -(p * logp).sum(dim=1)
+
+
+def _magid2022_map(x: torch.Tensor) -> torch.Tensor:
+    """The released Fig. 3 notebook's gradient map, step for step, on the CPU (float32).
+
+    ``ToPILImage`` (float32 ``x * 255`` truncated to uint8) -> ``Grayscale`` (Pillow
+    ``convert("L")``) -> ``ToTensor`` (float32 ``L / 255``) -> ``Gradient_Net(pad=1)``:
+    ``conv2d`` with the Sobel-x kernel as both its x- and y-kernel, ``|gx| + |gx|``.
+    (N, 1, H, W) float32. On the CPU always: the map is float32 and its entropy counts
+    distinct float values, which another device's convolution arithmetic could split.
+    """
+    grey = _grey_levels(x.detach().cpu(), truncate=True).to(torch.float32).div(255)
+    k = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]).view(1, 1, 3, 3)
+    gx = F.conv2d(grey, k, padding=1)
+    gy = F.conv2d(grey, k, padding=1)  # the released y-kernel is a copy of the x-kernel
+    return torch.abs(gx) + torch.abs(gy)
+
+
 def gradient_entropy(
     x: torch.Tensor, bins: int | None = None, operator: str = "sobel"
 ) -> torch.Tensor:
     """Shannon entropy (bits) of the histogram of image-gradient magnitudes, per image.
 
-    Definition (following the released code of Magid et al. 2022, Fig. 3):
+    ``operator="magid2022"``: the released code of Magid et al. 2022 (Fig. 3 notebook)
+    step for step: grey via torchvision ``ToPILImage -> Grayscale -> ToTensor`` (float32 in
+    [0, 1]); ``Gradient_Net`` with padding 1 whose x- and y-kernels are both the Sobel-x
+    kernel, so the magnitude is ``|gx| + |gx|``; then ``skimage.measure.shannon_entropy``
+    of that **float32** map: one bin per distinct float value (the float rounding of
+    ``L / 255`` makes equal integer differences distinct values, so this reads about two
+    bits higher than integer levels: e.g. 9.3 vs 6.9 bits on a textured 192 px patch).
+    Computed on the CPU (see :func:`_magid2022_map`); ``bins`` must be None.
+
+    ``"magid2022_levels"`` (the book's earlier reading) and ``"sobel"`` work on integer
+    levels:
 
     1. grey levels 0..255: RGB is rounded to uint8 and converted with Pillow's luma
        ``L = (19595 R + 38470 G + 7471 B + 2^15) >> 16`` (0.299, 0.587, 0.114);
-    2. 3x3 Sobel responses ``gx``, ``gy`` with zero padding (output H x W);
-    3. magnitude ``|gx| + |gy|`` (L1), an integer in 0..2040 grey levels;
-    4. histogram over all H*W pixels: with ``bins=None`` one bin per integer level (2041
-       bins), which equals ``skimage.measure.shannon_entropy`` of the magnitude map
-       (their entropy over distinct values); with ``bins=k``, ``k`` equal-width bins over
-       [0, 2040];
-    5. ``H = -sum p log2 p`` over non-empty bins, in bits.
+    2. 3x3 Sobel responses with zero padding (output H x W): ``|gx| + |gy|`` for
+       ``"sobel"``, ``2 |gx|`` for ``"magid2022_levels"``; an integer in 0..2040;
+    3. histogram over all H*W pixels: with ``bins=None`` one bin per integer level (2041
+       bins), which equals ``skimage.measure.shannon_entropy`` of the integer map; with
+       ``bins=k``, ``k`` equal-width bins over [0, 2040];
+    4. ``H = -sum p log2 p`` over non-empty bins, in bits.
 
-    Values lie in [0, log2(min(H*W, bins))]; textured 192x192 patches reach about 8-10
-    bits, flat ones near 0 (the paper's Fig. 3 spans about 2-10).
+    Values lie in [0, log2(min(H*W, bins))].
 
     Args:
         x: (N, C, H, W) in [0, 1], C = 1 (grey) or 3 (RGB), any device.
-        bins: None (unit bins) or a number of bins >= 2.
-        operator: ``"sobel"`` (|gx| + |gy|), or ``"magid2022"``: the released notebook
-            convolves with the x-kernel twice (its y-kernel is a copy of the x-kernel), so
-            its magnitude is 2|gx|; use it to compare with the paper's numbers.
+        bins: None (unit bins / distinct values) or a number of bins >= 2 (integer-level
+            operators only).
+        operator: one of :data:`ENTROPY_OPERATORS`.
 
     Returns:
-        (N,) float64 entropy in bits.
+        (N,) float64 entropy in bits (on ``x``'s device).
     """
     if x.ndim != 4:
         raise ValueError(f"x must be (N, C, H, W), got {tuple(x.shape)}")
-    if operator not in ("sobel", "magid2022"):
-        raise ValueError(f"operator must be 'sobel' or 'magid2022', got {operator!r}")
+    if operator not in ENTROPY_OPERATORS:
+        raise ValueError(f"operator must be one of {list(ENTROPY_OPERATORS)}, got {operator!r}")
     if bins is not None and (isinstance(bins, bool) or not isinstance(bins, int) or bins < 2):
         raise ValueError(f"bins must be None (one bin per grey level) or an int >= 2, got {bins!r}")
+    if operator == "magid2022":
+        if bins is not None:
+            raise ValueError("operator 'magid2022' histograms distinct float values: bins=None")
+        mag = _magid2022_map(x).flatten(1)
+        return distinct_value_entropy(mag).to(device=x.device, dtype=_work_dtype(x.device))
     grey = _grey_levels(x)
     # Integer-valued convolution in float64 is exact (|values| <= 2040).
     dt = _work_dtype(x.device)
@@ -261,7 +326,7 @@ def gradient_entropy(
     return -(p * logp).sum(dim=1)
 
 
-def gini(x: torch.Tensor, ndim: int = 2) -> torch.Tensor:
+def gini(x: torch.Tensor, ndim: int = 2, eps: float = 0.0) -> torch.Tensor:
     """Gini coefficient of ``|x|`` over its last ``ndim`` dimensions (sort-based).
 
     ``G = sum_i sum_j |g_i - g_j| / (2 n^2 mean(g))``, computed in O(n log n) as
@@ -272,6 +337,8 @@ def gini(x: torch.Tensor, ndim: int = 2) -> torch.Tensor:
     Args:
         x: tensor (..., d_1, ..., d_ndim); leading dims are a batch.
         ndim: how many trailing dims form one distribution (2 for (H, W) maps).
+        eps: added to every ``|x|`` before the coefficient (the LAM demo's ``gini`` adds
+            1e-7, :data:`LAM_DEMO_GINI_EPS`, "values cannot be 0"); 0: the formula as written.
 
     Returns:
         Tensor of shape ``x.shape[:-ndim]`` (float64; float32 on MPS), values in [0, 1).
@@ -280,6 +347,8 @@ def gini(x: torch.Tensor, ndim: int = 2) -> torch.Tensor:
         raise ValueError(f"ndim must be an int in [1, {x.ndim}] for shape {tuple(x.shape)}")
     batch_shape = x.shape[: x.ndim - ndim]
     g = x.detach().abs().to(_work_dtype(x.device)).reshape(*batch_shape, -1)
+    if eps:
+        g = g + eps
     n = g.shape[-1]
     if n == 0:
         raise ValueError("gini of an empty map is undefined")
@@ -303,3 +372,40 @@ def diffusion_index(attr_map: torch.Tensor, ndim: int = 2) -> torch.Tensor:
         Tensor of shape ``attr_map.shape[:-ndim]``, values in (0, 100].
     """
     return (1.0 - gini(attr_map.abs(), ndim=ndim)) * 100.0
+
+
+#: What the LAM demo's ``gini`` (``SaliencyModel/utils.py``) adds to every value.
+LAM_DEMO_GINI_EPS = 1e-7
+
+
+def diffusion_index_lam_demo(
+    attr_map: torch.Tensor, channel_dim: int | None = None
+) -> torch.Tensor:
+    """DI as the LAM authors' released code computes it (LAM_Demo, the number its demo
+    prints; the definition the book compares with the paper's Table 1).
+
+    1. ``grad_abs_norm``: ``|sum_c map|`` divided by its maximum (an all-zero map stays 0);
+    2. ``gini`` of that with :data:`LAM_DEMO_GINI_EPS` (1e-7) added to every value;
+    3. ``DI = (1 - G) * 100``.
+
+    On a map that is mostly exact zeros (finite receptive field: pixels outside it get no
+    attribution) the 1e-7 lifts every zero to 1e-7 of the peak and lowers G slightly, so
+    this DI is a little higher than :func:`diffusion_index` of the same map.
+
+    Args:
+        attr_map: (..., H, W) channel-summed map(s), or per-channel attribution with its
+            channel axis named by ``channel_dim`` (e.g. ``-3`` for (3, H, W)).
+        channel_dim: the axis summed over first (``grad.sum(axis=0)`` upstream); None: none.
+
+    Returns:
+        Tensor of shape ``attr_map.shape[:-2]`` (without ``channel_dim``), in (0, 100].
+    """
+    m = attr_map.detach().to(_work_dtype(attr_map.device))
+    if channel_dim is not None:
+        m = m.sum(dim=channel_dim)
+    if m.ndim < 2:
+        raise ValueError(f"need a map (..., H, W), got {tuple(attr_map.shape)}")
+    m = m.abs()
+    peak = m.flatten(-2).amax(dim=-1)[..., None, None]
+    m = torch.where(peak > 0, m / torch.where(peak > 0, peak, torch.ones_like(peak)), m)
+    return (1.0 - gini(m, ndim=2, eps=LAM_DEMO_GINI_EPS)) * 100.0

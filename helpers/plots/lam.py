@@ -6,6 +6,10 @@ and cumulative attribution along each path). DI chapter: :func:`plot_psnr_vs_di`
 PSNR against DI with the log fit and its band), :func:`plot_sweeps` (Fig. 7c: DI and PSNR
 along the width/depth sweeps), :func:`plot_di_by_case` and :func:`plot_content_extremes`
 (Fig. 8: DI per hard case, the lowest- and highest-DI patches with their maps).
+:func:`speed_table`: the committed LAM benchmark (``benchmarks/lam_speed.json``) as the
+LAM chapter's table and the few numbers its prose quotes.
+
+DI in titles is the LAM demo's definition (:func:`helpers.attribution.di.map_di`).
 
 Each takes data (images as float tensors (1, 3, H, W) in [0, 1]; windows ``(x, y, size)``
 in SR px; DI in (0, 100]; PSNR in dB) and returns its :class:`matplotlib.figure.Figure`.
@@ -25,7 +29,7 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from ..attribution.di import LogDIFit
+from ..attribution.di import LogDIFit, map_di
 from ..attribution.maps import center_window
 from ..attribution.result import LAMResult, Window
 from ..attribution.visual import area_of_contribution, fig3_curves, lam_visual
@@ -33,6 +37,7 @@ from ..networks.family import FamilyMember
 from . import to_numpy_image
 
 __all__ = [
+    "speed_table",
     "plot_content_extremes",
     "plot_di_by_case",
     "plot_fig3_paths",
@@ -92,7 +97,7 @@ def plot_lam_case(
         axes[0, j].imshow(to_numpy_image(sr))
         axes[0, j].set_title(name)
         axes[1, j].imshow(lam_visual(r).numpy(), cmap="seismic", vmin=-1, vmax=1)
-        axes[1, j].set_title(f"DI {r.di:.2f}")
+        axes[1, j].set_title(f"DI {map_di(r):.2f}")
         axes[2, j].imshow(lr_img)
         axes[2, j].imshow(area_of_contribution(r).numpy(), cmap="jet", alpha=0.5)
     axes[2, 0].axis("off")
@@ -115,7 +120,7 @@ def plot_fig3_paths(paths: Mapping[str, LAMResult], title: str = "") -> Figure:
         c = fig3_curves(r)
         axes[i, 0].imshow(lam_visual(r).numpy(), cmap="seismic", vmin=-1, vmax=1)
         axes[i, 0].set_title(
-            f"{label}\nDI {r.di:.2f}, completeness err {100 * r.completeness_error:.2f}%"
+            f"{label}\nDI {map_di(r):.2f}, completeness err {100 * r.completeness_error:.2f}%"
         )
         axes[i, 0].axis("off")
         axes[i, 1].plot(c["alpha"], c["detector"])
@@ -298,3 +303,36 @@ def plot_content_extremes(
     _no_ticks(axes)
     fig.tight_layout()
     return fig
+
+
+def speed_table(bench: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The LAM benchmark (``scripts/bench_lam.py``'s JSON) as a table and its headline facts.
+
+    Returns:
+        The table (index ``config, variant``: wall and CPU seconds per map, speed-up
+        against the reference loop, largest relative error, peak extra MiB), and strings:
+        ``date``, ``largest`` (the last configuration), ``exact_speedup`` and
+        ``fast_speedup`` there (to one digit), ``exact_err`` and ``fast_err`` (largest
+        relative error over the configurations), ``peak_gib`` (the largest peak extra
+        memory, rounded up to 0.1 GiB) and ``machine`` (one line: date, torch, CPU, load).
+    """
+    speed = pd.DataFrame(bench["rows"]).set_index(["config", "variant"])
+    largest = bench["configs"][-1]
+    m = bench["machine"]
+    facts = {
+        "date": bench["date"],
+        "largest": largest,
+        "exact_speedup": f"{speed.loc[(largest, 'exact'), 'speedup_vs_reference']:.0f}",
+        "fast_speedup": f"{speed.loc[(largest, 'fast'), 'speedup_vs_reference']:.0f}",
+        "exact_err": f"{speed.xs('exact', level='variant').max_rel_err.max():.0e}",
+        "fast_err": f"{speed.xs('fast', level='variant').max_rel_err.max():.0e}",
+        "peak_gib": f"{np.ceil(speed.peak_extra_mib.max() / 1024 * 10) / 10:.1f}",
+        "machine": (
+            f"{bench['date']}: torch {m['torch']}, {m['cpu_capability']}, {m['torch_threads']} "
+            f"threads, load average {m['loadavg_start'][0]:.1f} at the start and "
+            f"{m['loadavg_end'][0]:.1f} at the end; {bench['steps']} steps, sigma "
+            f"{bench['sigma']}, {bench['window']}"
+        ),
+    }
+    cols = ["seconds", "cpu_seconds", "speedup_vs_reference", "max_rel_err", "peak_extra_mib"]
+    return speed[cols].round({c: 2 for c in cols[:3]} | {"peak_extra_mib": 0}), facts

@@ -15,6 +15,11 @@ textures) live in :mod:`helpers.data.textures`, its figures in :mod:`helpers.plo
 - ``labelling``: the preset's classifier (trained once, indexed) and the cached labelling
   of SR sets and SR networks' outputs (keyed by classifier, pixels, settings, weights
   digest and code).
+- ``complexity``: Fig. 3/4/7 patches as the released Fig. 3 notebook samples and scores
+  them (positions, bicubic PSNR convention, entropies, the paper's 0.4 rule count).
+- ``nulls``: the verdicts' nulls and intervals, vectorized (label-permutation null of JS
+  distances, bootstrap of the PSNR spread at equal entropy, Kendall's W via Friedman).
+- ``stability``: the classifier's label stability under small shifts of the patch.
 - ``profiles``: semantic profiles and Jensen-Shannon distances (Fig. 8), PSNR per label
   (Fig. 9), entropy vs PSNR (Fig. 3-4), high-complexity selection (Fig. 7), projection
   and k-means of the embeddings (Fig. 5-6).
@@ -29,5 +34,7 @@ May import: the base modules, ``helpers.data``, ``helpers.metrics``, ``helpers.m
 ``helpers.train`` and ``helpers.networks``; never ``helpers.plots`` or ``helpers.book``.
 Inside: ``deepten`` <- ``classifier`` <- ``labelling``; ``patches`` <- ``patchset`` <-
 ``labelling``, ``profiles``, ``consistency``; ``high_vs_all`` uses ``classifier``'s cache
-folder and ``patchset``'s PSNR; ``verdicts`` only ``helpers.published``.
+folder and ``patchset``'s PSNR; ``complexity`` uses ``classifier``'s cache folder,
+``patches`` and ``patchset``; ``stability`` uses ``patches``; ``nulls`` no other module;
+``verdicts`` only ``helpers.published``.
 """

@@ -253,23 +253,23 @@ def select_high(
     ratio: np.ndarray,
     threshold: float = MAGID_HIGH_RATIO,
     share: float = MAGID_HIGH_SHARE,
-    min_share: float = 0.05,
-    max_share: float = 0.5,
+    min_count: int = 50,
     reference: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """High-complexity patches: ``ratio >= threshold`` (the paper's 0.4), unless that keeps
-    less than ``min_share`` or more than ``max_share`` of ``reference`` (default ``ratio``);
-    then the top ``share`` (the paper's 20%) of ``reference`` by quantile.
+    """High-complexity patches: ``ratio >= threshold`` (the paper's 0.4), unless fewer than
+    ``min_count`` patches of ``reference`` (default ``ratio``) pass it; only then the top
+    ``share`` (the paper's 20%) of ``reference`` by quantile (``kind = "quantile"``, and the
+    chapter says so).
 
     Pass the training patches' ratios as ``reference`` to apply the same cut to test
     patches. Returns ``(mask over ratio, rule)``: rule has ``kind`` ("threshold" or
-    "quantile"), the ``cut`` used, ``share`` of ``ratio`` selected and the paper rule's
-    own share ``paper_rule_share`` on ``reference``.
+    "quantile"), the ``cut`` used, ``share`` and ``count`` of ``ratio`` selected, the paper
+    rule's own ``paper_rule_share`` and ``paper_rule_count`` on ``reference``, ``min_count``.
     """
     r = np.asarray(ratio, float)
     ref = r if reference is None else np.asarray(reference, float)
-    paper_share = float(np.mean(ref >= threshold))
-    if min_share <= paper_share <= max_share:
+    paper_count = int(np.sum(ref >= threshold))
+    if paper_count >= min_count:
         kind, cut = "threshold", float(threshold)
     else:
         kind, cut = "quantile", float(np.quantile(ref, 1.0 - share))
@@ -278,8 +278,11 @@ def select_high(
         "kind": kind,
         "cut": cut,
         "share": float(mask.mean()) if len(mask) else 0.0,
-        "paper_rule_share": paper_share,
+        "count": int(mask.sum()),
+        "paper_rule_share": float(paper_count / len(ref)) if len(ref) else 0.0,
+        "paper_rule_count": paper_count,
         "paper_threshold": float(threshold),
+        "min_count": int(min_count),
     }
 
 

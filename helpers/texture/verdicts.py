@@ -6,17 +6,20 @@ Every function takes the numbers a chapter computed, applies one stated rule and
 and the paper's finding (``paper``, from :mod:`helpers.published`) to print beside it.
 
 *Texture profiles* (Magid et al., CVPR 2022, §4.1-4.2.2): :func:`entropy_psnr`,
-:func:`manifold_overlap`, :func:`profiles_differ`, :func:`per_label_margins`,
-:func:`high_vs_all`. *Semantic consistency* (§4.2.3): :func:`sr_changes_labels`,
-:func:`bicubic_keeps_fewer`, :func:`most_frequent_flips`, :func:`consistency_psnr`.
+:func:`entropy_spread`, :func:`manifold_overlap`, :func:`profiles_differ`,
+:func:`labels_consistently_hard`, :func:`per_label_margins`, :func:`high_vs_all`.
+*Semantic consistency* (§4.2.3): :func:`sr_changes_labels`, :func:`bicubic_keeps_fewer`,
+:func:`most_frequent_flips`, :func:`consistency_psnr`.
 
-The rules are the chapters' (thresholds as stated in each docstring); none has a null
-model or a multiple-comparison correction yet.
+Each docstring states the threshold and, where noise could pass it, the null or interval
+(:mod:`helpers.texture.nulls`: label permutation, bootstrap, Friedman); no
+multiple-comparison correction is applied.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -35,7 +38,9 @@ __all__ = [
     "bicubic_keeps_fewer",
     "consistency_psnr",
     "entropy_psnr",
+    "entropy_spread",
     "high_vs_all",
+    "labels_consistently_hard",
     "manifold_overlap",
     "most_frequent_flips",
     "per_label_margins",
@@ -59,8 +64,8 @@ def entropy_psnr(
     the training patches is below ``r_max`` (-0.3) and its two-sided p-value (null: r = 0,
     :func:`scipy.stats.linregress`) is below ``p_max`` (0.01). ``fit`` is
     :func:`helpers.texture.profiles.entropy_psnr_fit`'s dict; ``same_entropy_gap`` (dB) is
-    the PSNR difference of the Fig. 3 pair of equal entropy, reported (entropy alone does
-    not determine difficulty), not tested.
+    the PSNR difference of the Fig. 3 pair of equal entropy, reported, not tested (whether
+    entropy alone determines difficulty is :func:`entropy_spread`'s question).
     """
     r, p = fit["pearson_r"], fit["pearson_p"]
     holds = bool(r < r_max and p < p_max)
@@ -71,8 +76,7 @@ def entropy_psnr(
             if holds
             else "the paper's strong inverse relation does not show clearly here"
         )
-        + f", and at equal entropy the PSNR still differs by {same_entropy_gap:.1f} dB, so "
-        "entropy alone does not determine difficulty."
+        + f"; the most different pair of equal entropy differs by {same_entropy_gap:.1f} dB."
     )
     return Verdict(
         "entropy_psnr",
@@ -91,32 +95,69 @@ def entropy_psnr(
     )
 
 
+def entropy_spread(spread: Mapping[str, Any], min_sd: float = 1.0) -> Verdict:
+    """Fig. 3: entropy alone does not determine difficulty (PSNR varies at equal entropy).
+
+    Rule: holds when the lower end of the 95% bootstrap CI of the pooled within-bin PSNR
+    standard deviation (entropy bins of ``spread["bin_width"]`` bits) exceeds ``min_sd``
+    (1 dB); does not hold when its upper end is below it; inconclusive otherwise. Null:
+    "entropy determines PSNR" up to ``min_sd``. ``spread``:
+    :func:`helpers.texture.nulls.within_bin_spread`.
+    """
+    lo, hi = spread["ci"]
+    if lo > min_sd:
+        outcome, tail = "holds", "entropy alone does not determine difficulty, as the paper says."
+    elif hi < min_sd:
+        outcome, tail = "does not hold", "here entropy nearly determines the bicubic PSNR."
+    else:
+        outcome, tail = "inconclusive", f"the interval straddles {min_sd:g} dB."
+    text = (
+        f"Fig. 3: at equal entropy (bins of {spread['bin_width']:g} bit) the bicubic PSNR "
+        f"still spreads by {spread['sd_within']:.2f} dB (SD; 95% CI {lo:.2f}-{hi:.2f}; "
+        f"entropy bins explain {spread['eta2']:.0%} of the PSNR variance) — " + tail
+    )
+    return Verdict(
+        "entropy_spread",
+        f"95% bootstrap CI of the within-entropy-bin PSNR SD above {min_sd:g} dB (holds), "
+        f"below it (does not hold), else inconclusive",
+        outcome == "holds",
+        outcome,
+        dict(spread),
+        text,
+        "two patches of entropy about 8 bits, one with more than twice the other's PSNR (Fig. 3)",
+    )
+
+
 def manifold_overlap(
-    labels_per_cluster: Sequence[int] | pd.Series,
+    top_share: Sequence[float] | pd.Series,
     clusters_per_label: Sequence[int] | pd.Series,
+    max_top_share: float = 0.8,
     min_share: float = 0.5,
 ) -> Verdict:
     """Fig. 5-6: texture clusters span several labels (and labels several clusters).
 
-    Rule: holds when more than ``min_share`` (50%) of the k-means clusters hold patches of
-    more than one label. ``labels_per_cluster``: distinct labels per cluster
-    (:func:`helpers.texture.profiles.cluster_summary`'s ``n_labels``);
-    ``clusters_per_label``: distinct clusters per label (reported, not tested).
+    Rule: a cluster *mixes labels* when its most frequent label holds less than
+    ``max_top_share`` (80%) of its patches; holds when more than ``min_share`` (50%) of the
+    k-means clusters mix labels. ``top_share``: per cluster
+    (:func:`helpers.texture.profiles.cluster_summary`); ``clusters_per_label``: distinct
+    clusters per label (reported, not tested).
     """
-    mixed = (pd.Series(labels_per_cluster) > 1).mean()
-    spread = (pd.Series(clusters_per_label) > 1).mean()
+    mixed = float((pd.Series(top_share) < max_top_share).mean())
+    spread = float((pd.Series(clusters_per_label) > 1).mean())
     holds = bool(mixed > min_share)
     text = (
-        f"Fig. 5-6: {mixed:.0%} of the clusters mix several labels and "
-        f"{spread:.0%} of the labels spread over several clusters"
+        f"Fig. 5-6: {mixed:.0%} of the clusters mix labels (top label under "
+        f"{max_top_share:.0%} of the cluster) and {spread:.0%} of the labels spread over "
+        "several clusters"
         + (" — the overlap the paper reports." if holds else " — less overlap than the paper's.")
     )
     return Verdict(
         "manifold",
-        f"more than {min_share:.0%} of the k-means clusters mix several labels",
+        f"more than {min_share:.0%} of the k-means clusters have a top-label share under "
+        f"{max_top_share:.0%}",
         holds,
         "holds" if holds else "does not hold",
-        {"mixed_share": mixed, "spread_share": spread},
+        {"mixed_share": mixed, "spread_share": spread, "max_top_share": max_top_share},
         text,
         f"a cluster spans several labels and a label several clusters (k = "
         f"{MAGID_CLUSTERS['k']} on {MAGID_CLUSTERS['n_patches']:,} DIV2K patches)",
@@ -124,36 +165,89 @@ def manifold_overlap(
 
 
 def profiles_differ(
-    js: pd.DataFrame, train_set: str, test_sets: Sequence[str], min_distance: float = 0.1
+    nulls: Mapping[str, Mapping[str, Any]], train_set: str, quantile: float = 0.95
 ) -> Verdict:
     """Fig. 8: the semantic profile of a dataset is a fingerprint that tells datasets apart.
 
-    Rule: holds when the largest Jensen-Shannon distance (base 2, in [0, 1]) between the
-    SR training set's profile and a test set's is above ``min_distance`` (0.1). ``js``:
-    :func:`helpers.texture.profiles.profile_distances`; test sets missing from it are
-    skipped.
+    Rule: a test set is *apart* from the SR training set when the Jensen-Shannon distance
+    (base 2) of their label profiles exceeds the 95th percentile of its null (labels of the
+    pooled patches permuted between two groups of the same sizes, >= 200 draws:
+    :func:`helpers.texture.nulls.js_null`). Holds when every test set is apart; "partly"
+    when some are; does not hold when none is. ``nulls``: test set -> js_null's dict.
     """
-    shift = {ds: js.loc[train_set, ds] for ds in test_sets if ds in js}
-    far = max(shift.values())
-    holds = bool(far > min_distance)
-    text = (
-        f"Fig. 8: JS distance of the test sets' profiles from {train_set}'s: "
-        + ", ".join(f"{k} {v:.2f}" for k, v in shift.items())
-        + (
-            " — the profiles tell the datasets apart, the fingerprint the paper proposes."
-            if holds
-            else " — the profiles are nearly identical; at this preset they do not separate "
-            "datasets."
+    apart = {ds: bool(r["js"] > r["null_p95"]) for ds, r in nulls.items()}
+    n_apart = sum(apart.values())
+    if n_apart == len(apart) and apart:
+        outcome, tail = (
+            "holds",
+            "the profiles tell the datasets apart, the fingerprint the paper proposes.",
         )
+    elif n_apart:
+        outcome, tail = "partly", "only some test sets are told apart from the training set."
+    else:
+        outcome, tail = (
+            "does not hold",
+            "no distance exceeds what resampling one distribution gives.",
+        )
+    text = (
+        f"Fig. 8: JS distance from {train_set}'s profile vs the null's {quantile:.0%} point: "
+        + ", ".join(f"{k} {r['js']:.2f} vs {r['null_p95']:.2f}" for k, r in nulls.items())
+        + f" — {n_apart} of {len(apart)} apart; "
+        + tail
     )
     return Verdict(
         "profiles",
-        f"max JS distance (base 2) from the training set's profile > {min_distance}",
-        holds,
-        "holds" if holds else "does not hold",
-        {"js_from_train": shift, "max": far},
+        f"JS distance (base 2) above the {quantile:.0%} point of a label-permutation null "
+        "of the pooled patches (same sizes), for every test set",
+        outcome == "holds",
+        outcome,
+        {"apart": apart, "tests": {k: dict(v) for k, v in nulls.items()}},
         text,
         "DIV2K, Urban100 and Manga109 have different top labels (Fig. 8; no distance given)",
+    )
+
+
+def labels_consistently_hard(w: Mapping[str, Mapping[str, Any]], alpha: float = 0.05) -> Verdict:
+    """Fig. 9: some labels are consistently hard (the models agree which labels gain least).
+
+    Rule: per test set, Kendall's W of the per-label PSNR gaps over bicubic across the SR
+    models, tested with Friedman's chi-square (null: the models rank the labels
+    independently, W = 0; :func:`helpers.texture.nulls.kendall_w`). Holds when p <
+    ``alpha`` (0.05) on every testable test set; "partly" when on some; not testable when
+    no test set has 3 labels and 2 models.
+    """
+    testable = {ds: r for ds, r in w.items() if r.get("p") is not None}
+    sig = [ds for ds, r in testable.items() if r["p"] < alpha]
+    if not testable:
+        outcome, tail = "not testable", "too few labels or models to rank."
+    elif len(sig) == len(testable):
+        outcome, tail = "holds", "the models agree on which labels are hard."
+    elif sig:
+        outcome, tail = "partly", "the models agree on some test sets only."
+    else:
+        outcome, tail = "does not hold", "no significant agreement on which labels are hard."
+    text = (
+        "Fig. 9: rank agreement of the per-label gains across models (Kendall's W): "
+        + (
+            ", ".join(
+                f"{ds} W = {r['w']:.2f} (p = {r['p']:.2g}, {r['n_models']} models, "
+                f"{r['n_labels']} labels)"
+                for ds, r in testable.items()
+            )  # fmt: skip
+            or "none testable"
+        )
+        + " — "
+        + tail
+    )
+    return Verdict(
+        "hard_labels",
+        f"Kendall's W of per-label PSNR gaps across SR models, Friedman p < {alpha:g} on "
+        "every test set",
+        outcome == "holds",
+        outcome,
+        {"kendall_w": {k: dict(v) for k, v in w.items()}, "alpha": alpha},
+        text,
+        "fibrous is among the five worst labels in every panel (Fig. 9)",
     )
 
 
