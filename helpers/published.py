@@ -36,6 +36,8 @@ PUBLISHED_CAVEATS: dict[str, str] = {
     "README warns that the paper's numbers cannot be reproduced with it",
     "bicubic/set14": "the older tables may have used another copy of Set14 (an "
     "explanation offered, not checked here)",
+    "grl_tiny": "its value here is approximate (the LAM demo's model-zoo note), not a paper "
+    "table; its paper reports Set5 x4 32.56",
 }
 
 #: LAM paper (Gu & Dong, CVPR 2021), Table 1: receptive field (LR px, None = global),
