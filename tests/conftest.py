@@ -29,6 +29,23 @@ if not os.environ.get("HELPERS_DATA_MIRROR") and _mirror.is_dir():
 os.environ.setdefault("HELPERS_DATA_DIR", str(REPO / ".cache" / "data"))
 
 
+def make_tiny_book(root: Path, chapters: tuple[str, ...] = ("tiny_chapter",)) -> Path:
+    """A book in ``root/src`` with the real config, intro and static files, whose chapters
+    are copies of ``tests/fixtures/tiny_chapter.ipynb`` under the given names."""
+    import shutil
+
+    src = root / "src"
+    src.mkdir()
+    for name in ("_config.yml", "intro.md"):
+        shutil.copy(BOOK / name, src / name)
+    shutil.copytree(BOOK / "_static", src / "_static")
+    for name in chapters:
+        shutil.copy(FIXTURES / "tiny_chapter.ipynb", src / f"{name}.ipynb")
+    entries = "".join(f"  - file: {name}\n" for name in chapters)
+    (src / "_toc.yml").write_text(f"format: jb-book\nroot: intro\nchapters:\n{entries}")
+    return src
+
+
 @pytest.fixture(scope="session")
 def sr_kernel() -> str:
     """The project's kernel name; registered into this venv when it is missing."""

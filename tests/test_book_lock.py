@@ -18,7 +18,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import BOOK, FIXTURES, REPO
+from conftest import REPO, make_tiny_book
 
 from helpers.book import Book, BookError, FolderLock, IncompleteBuild, runner
 from helpers.book import plan as plan_module
@@ -50,17 +50,7 @@ def _holder(folder: Path) -> subprocess.Popen[str]:
 @pytest.fixture
 def two_chapter_book(tmp_path: Path) -> Path:
     """The real config and intro with two tiny chapters."""
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in ("_config.yml", "intro.md"):
-        shutil.copy(BOOK / name, src / name)
-    shutil.copytree(BOOK / "_static", src / "_static")
-    for name in ("tiny_chapter", "tiny_two"):
-        shutil.copy(FIXTURES / "tiny_chapter.ipynb", src / f"{name}.ipynb")
-    (src / "_toc.yml").write_text(
-        "format: jb-book\nroot: intro\nchapters:\n  - file: tiny_chapter\n  - file: tiny_two\n"
-    )
-    return src
+    return make_tiny_book(tmp_path, ("tiny_chapter", "tiny_two"))
 
 
 @pytest.mark.bad_input(

@@ -10,14 +10,13 @@ the chapter and cell and leave no HTML behind.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import BOOK, FIXTURES, REPO
+from conftest import FIXTURES, REPO, make_tiny_book
 
 from helpers.book import BookError, Parameter, builtwith, chapters, make_plan, parse_value, runner
 from helpers.book import plan as plan_module
@@ -27,16 +26,7 @@ from helpers.book.plan import Plan
 @pytest.fixture
 def tiny_book(tmp_path: Path) -> Path:
     """A book with the real config and intro plus one tiny notebook chapter."""
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in ("_config.yml", "intro.md"):
-        shutil.copy(BOOK / name, src / name)
-    shutil.copytree(BOOK / "_static", src / "_static")
-    shutil.copy(FIXTURES / "tiny_chapter.ipynb", src / "tiny_chapter.ipynb")
-    (src / "_toc.yml").write_text(
-        "format: jb-book\nroot: intro\nchapters:\n  - file: tiny_chapter\n"
-    )
-    return src
+    return make_tiny_book(tmp_path)
 
 
 @pytest.fixture
