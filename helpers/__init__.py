@@ -3,9 +3,10 @@
 Every chapter of the book imports from here; notebooks keep only narrative, parameters,
 calls and plots. Layers, each importing only from the ones above it:
 
-- base modules: ``runtime`` (device, seeding, cache location), ``io`` (atomic writes,
-  images), ``cache`` (the one content-addressed cache), ``presets`` (the one preset
-  table), ``parameters`` (the types chapters declare, checked by runner and chapter),
+- base modules: ``runtime`` (device, seeding, cache location), ``files`` (atomic
+  writes, no torch), ``io`` (images, tensors), ``cache`` (the one content-addressed
+  cache), ``presets`` (the one preset table), ``parameters`` (the types chapters
+  declare, checked by runner and chapter),
   ``results`` (chapters' JSON; their schemas in ``schemas/``), ``published`` (the papers'
   numbers), ``verdict`` (the shape of a decided claim);
 - ``data/``: manifest and fetcher, image sets, MATLAB resize, degradations, patches,

@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 import torch
 
-#: Environment variable naming the download cache (a per-user default otherwise).
-DATA_DIR_ENV = "HELPERS_DATA_DIR"
+# DATA_DIR_ENV, the variable naming the download cache (a per-user default otherwise), is
+# defined torch-free in helpers.files so the book's runner can name it too.
+from .files import DATA_DIR_ENV
+
 #: Environment variable naming an offline mirror root laid out by upstream URL.
 MIRROR_ENV = "HELPERS_DATA_MIRROR"
 

@@ -26,7 +26,7 @@ import pytest
 import torch
 
 from helpers import cache
-from helpers import io as hio
+from helpers import files as hio
 
 REPO = Path(__file__).resolve().parents[1]
 #: Seconds a worker may take before the test fails instead of hanging.

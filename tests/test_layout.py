@@ -12,7 +12,7 @@ HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 
 #: Layers, lowest first; a module may import from its own layer or a lower one only.
 LAYERS: list[set[str]] = [
-    {"runtime", "io", "results", "published", "presets", "parameters", "cache", "verdict"},
+    {"runtime", "io", "results", "published", "presets", "parameters", "files", "cache", "verdict"},
     {"data"},
     {"metrics"},
     {"models"},

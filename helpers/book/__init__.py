@@ -16,8 +16,8 @@
 Imports run one way: ``chapters`` and ``lock`` use ``errors`` (``output`` nothing);
 ``plan`` and ``builtwith`` use ``chapters``; ``runner`` uses them all (and
 ``environment``).
-May import: ``helpers.presets`` and ``helpers.parameters`` only (chapters run in kernels;
-the runner stays light).
+May import: ``helpers.presets``, ``helpers.parameters`` and ``helpers.files`` only
+(chapters run in kernels; the runner stays light).
 """
 
 from ..presets import PRESETS

@@ -44,6 +44,7 @@ from typing import Any
 import nbformat
 import yaml
 
+from ..files import write_text
 from ..presets import PRESETS
 from .builtwith import BUILT_WITH, _duration, _sha256, built_with_page, write_favicon_ico
 from .chapters import Chapter, _append_to_toc, _prune_toc, load_chapters, read_toc
@@ -225,7 +226,7 @@ class Book:
         }
         strip_progress(staged)
         os.replace(staged, output)
-        _write_text(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
+        write_text(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
         return record
 
     @staticmethod
@@ -376,19 +377,7 @@ class _Snapshot:
         if self.data is None:
             self.path.unlink(missing_ok=True)
         else:
-            _write_text(self.path, self.data.decode())
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write ``path`` atomically (a temp file renamed over it); helpers.io needs torch."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+            write_text(self.path, self.data.decode())
 
 
 @contextlib.contextmanager
