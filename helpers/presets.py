@@ -230,6 +230,39 @@ TABLE: dict[str, dict[str, Any]] = {
                         "embedded": {"fig4": 5, "fig9": 3, "fig7": 50},
                         "benchmark": {"fig4": 5, "fig9": 3, "fig7": 50},
                         "full": {"fig4": 5, "fig9": 3, "fig7": 50}},
+    # Degradation semantics (Liu et al.): the four SRResNets (zoo's srresnet_s size, x4,
+    # L1 phase on the zoo's budget, then a GAN fine-tune), their contents, nulls, seeds.
+    # photos: image set -> tiles per image (size HR px); textures: procedural contents;
+    # released: networks whose features are also measured.
+    "ddr": {
+        "smoke": {"scale": 4, "n_feats": 16, "n_blocks": 3, "steps": 8, "gan_steps": 4,
+                  "lr": 1e-3, "gan_lr": 1e-4, "lr_patch": 12, "batch": 4,
+                  "data": "embedded_train", "adv_weight": 5e-3, "d_lr": 2e-4, "d_width": 8,
+                  "snapshots": 2, "seeds": [0], "photos": {"embedded_test": 2}, "limit": 2,
+                  "textures": 2, "size": 64, "n_perm": 50, "n_boot": 50, "probe_perm": 10,
+                  "projections": ["pca"], "released": []},
+        "embedded": {"scale": 4, "n_feats": 32, "n_blocks": 6, "steps": 1000, "gan_steps": 300,
+                     "lr": 1e-3, "gan_lr": 1e-4, "lr_patch": 16, "batch": 12,
+                     "data": "embedded_train", "adv_weight": 5e-3, "d_lr": 2e-4, "d_width": 32,
+                     "snapshots": 10, "seeds": [0, 1], "photos": {"embedded_test": 3},
+                     "limit": None, "textures": 8, "size": 128, "n_perm": 500, "n_boot": 500,
+                     "probe_perm": 100, "projections": ["tsne", "umap"], "released": []},
+        "benchmark": {"scale": 4, "n_feats": 32, "n_blocks": 6, "steps": 1000,
+                      "gan_steps": 300, "lr": 1e-3, "gan_lr": 1e-4, "lr_patch": 16,
+                      "batch": 12, "data": "embedded_train", "adv_weight": 5e-3,
+                      "d_lr": 2e-4, "d_width": 32, "snapshots": 10, "seeds": [0, 1, 2],
+                      "photos": {"embedded_test": 3, "set14": 1, "dtd10_test": 2}, "limit": None,
+                      "textures": 8, "size": 128, "n_perm": 500, "n_boot": 500,
+                      "probe_perm": 100, "projections": ["tsne", "umap"],
+                      "released": list(RELEASED)},
+        "full": {"scale": 4, "n_feats": 64, "n_blocks": 16, "steps": 100_000,
+                 "gan_steps": 50_000, "lr": 2e-4, "gan_lr": 1e-4, "lr_patch": 24, "batch": 16,
+                 "data": "div2k_train", "adv_weight": 5e-3, "d_lr": 1e-4, "d_width": 64,
+                 "snapshots": 20, "seeds": [0, 1, 2], "photos": {"div2k_valid": 4},
+                 "limit": None, "textures": 8, "size": 128, "n_perm": 1000, "n_boot": 1000,
+                 "probe_perm": 200, "projections": ["tsne", "umap"],
+                 "released": list(RELEASED)},
+    },
 }
 # fmt: on
 
@@ -282,6 +315,11 @@ CHAPTER_DEFAULTS: dict[str, dict[str, Any]] = {
         "f7_test": lambda p: get("texture_patches", p)["test_sets"][0],
         "f3_lr_patch": lambda p: get("texture_patches", p)["fig3"]["lr_patch"],
         "f3_n_per_image": lambda p: get("texture_patches", p)["fig3"]["n_per_image"],
+    },
+    "degradation_semantics": {
+        "seeds": lambda p: get("ddr", p)["seeds"],
+        "released": lambda p: get("ddr", p)["released"],
+        "projections": lambda p: get("ddr", p)["projections"],
     },
     "semantic_consistency": {
         "models": lambda p: [

@@ -162,3 +162,18 @@ MAGID_PROSE: dict[str, float | int] = {
     "code_n_per_image": MAGID_FIG3_CODE["n_per_image"],
     "code_seed": MAGID_FIG3_CODE["seed"],
 }
+
+#: Liu et al., "Discovering distinctive 'semantics' in super-resolution networks" (DDR):
+#: the text available here (abstract, figure captions) states its findings in words only;
+#: its CHI tables are not in it, so the chapter compares in direction. Claim -> statement.
+LIU_DDR_CLAIMS: dict[str, str] = {
+    "degradation_not_content": "deep features of SR networks trained on clean bicubic LR "
+    "are separated by degradation type even when contents are aligned; a classification "
+    "network's are separated by content (Fig. 1, 3, 5)",
+    "two_factors": "adversarial learning and the global residual make SR networks extract "
+    "degradation-related representations (Fig. 3e: SRResNet-woGR vs SRResNet; SRGAN)",
+    "depth_and_training": "the representations become more discriminative with depth and "
+    "evolve during training, correlating with SR performance",
+    "distortion_identification": "the deep degradation representations identify "
+    "distortions (an application of the finding)",
+}

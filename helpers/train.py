@@ -29,10 +29,13 @@ from tqdm.auto import tqdm
 from . import cache
 from .data import load_images
 from .data.resize import hr_lr_pair, modcrop
-from .models import build
+from .models import build, unwrap, weights_digest
 from .runtime import resolve_device
 
-#: A loss takes ``(sr, hr, lr, model)`` and returns a scalar tensor.
+#: A loss takes ``(sr, hr, lr, model)`` and returns a scalar tensor. A loss with state of
+#: its own (an adversarial loss's discriminator and optimiser) also has ``state_dict()`` and
+#: ``load_state_dict(state)``: :func:`train` checkpoints that state with the model's, so a
+#: resumed run ends where an uninterrupted one does.
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, nn.Module], torch.Tensor]
 #: An evaluation callback takes ``(step, model)``: ``step`` updates done, model in eval mode.
 Callback = Callable[[int, nn.Module], None]
@@ -51,6 +54,9 @@ class TrainConfig:
     learning rate, halved at 50% and 75% of ``steps`` (the EDSR schedule, compressed);
     ``loss`` a built-in name (``"l1"``, ``"l2"``) or the name of a custom ``loss_fn``
     passed to :func:`train`, with its settings in ``loss_params`` (part of the key).
+    ``init``: the :func:`helpers.models.weights_digest` of the weights training starts
+    from (fine-tuning, e.g. SRGAN's adversarial phase after its L1 phase; pass them as
+    :func:`train`'s ``init_weights``); ``None`` starts from the seeded initialisation.
     """
 
     model: str
@@ -65,6 +71,7 @@ class TrainConfig:
     loss_params: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     grad_clip: float | None = None
+    init: str | None = None
 
     def __post_init__(self) -> None:
         if self.steps < 0:
@@ -75,7 +82,10 @@ class TrainConfig:
             raise ValueError(f"batch must be >= 1, got {self.batch}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if d["init"] is None:  # keeps the keys of every config that does not fine-tune
+            del d["init"]
+        return d
 
 
 def _source_hash() -> str:
@@ -220,6 +230,7 @@ def train(
     desc: str | None = None,
     callback: Callback | None = None,
     callback_every: int | None = None,
+    init_weights: nn.Module | None = None,
 ) -> TrainResult:
     """Train (or load, or resume) the model ``config`` describes; returns it in eval mode.
 
@@ -235,6 +246,9 @@ def train(
     training: a finished checkpoint loaded from the cache calls nothing, and a resumed run
     calls it from the resumed step on, so a caller that records a curve caches the curve
     itself (keyed by the same config) and retrains from scratch when it is missing.
+
+    ``init_weights``: the network to start from when ``config.init`` is set (its weights
+    digest must equal ``config.init``; same architecture as ``config.model``).
     """
     if callback is not None and (
         not isinstance(callback_every, int)
@@ -255,8 +269,21 @@ def train(
     key = config_key(config)
     path = checkpoint_path(config, cache_dir)
 
+    if (config.init is None) != (init_weights is None):
+        raise ValueError(
+            "config.init and init_weights go together: set config.init to "
+            "helpers.models.weights_digest(net) and pass the net as init_weights"
+        )
+    if init_weights is not None and weights_digest(init_weights) != config.init:
+        raise ValueError(
+            f"init_weights have digest {weights_digest(init_weights)[:12]}..., but config.init "
+            f"is {config.init[:12]}...: the config does not describe these starting weights"
+        )
     torch.manual_seed(config.seed)
     model = build(config.model, config.scale, **config.model_kwargs).to(device)
+    if init_weights is not None:
+        model.load_state_dict(unwrap(init_weights).state_dict())
+    stateful = hasattr(loss_fn, "state_dict") and hasattr(loss_fn, "load_state_dict")
     state = cache.load(path, key, "training checkpoint")
     if state is not None and state["done"]:
         model.load_state_dict(state["model"])
@@ -279,6 +306,8 @@ def train(
         sched.load_state_dict(state["scheduler"])
         sampler.set_state(state["sampler"])
         torch.set_rng_state(state["torch_rng"])
+        if stateful:
+            loss_fn.load_state_dict(state["loss_state"])
         step, seconds, history = state["step"], state["seconds"], state["history"]
 
     def save(done: bool) -> None:
@@ -296,6 +325,7 @@ def train(
                 "scheduler": sched.state_dict(),
                 "sampler": sampler.state(),
                 "torch_rng": torch.get_rng_state(),
+                **({"loss_state": loss_fn.state_dict()} if stateful else {}),
             },
         )
 

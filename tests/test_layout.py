@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"models"},
     {"train"},
     {"networks"},
-    {"attribution", "texture"},
+    {"attribution", "texture", "ddr"},
     {"plots"},
     {"book"},
 ]

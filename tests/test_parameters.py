@@ -23,7 +23,14 @@ from helpers import parameters
 from helpers.book import chapters
 from helpers.parameters import ParameterError, annotation_from_text, check_value, describe
 
-CHAPTERS = ["models_and_data", "lam", "di_vs_psnr", "texture_profiles", "semantic_consistency"]
+CHAPTERS = [
+    "models_and_data",
+    "lam",
+    "di_vs_psnr",
+    "texture_profiles",
+    "semantic_consistency",
+    "degradation_semantics",
+]
 
 
 @pytest.mark.parametrize(

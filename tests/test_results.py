@@ -10,7 +10,14 @@ import pytest
 
 from helpers import results
 
-CHAPTERS = ["models_and_data", "lam", "di_vs_psnr", "texture_profiles", "semantic_consistency"]
+CHAPTERS = [
+    "models_and_data",
+    "lam",
+    "di_vs_psnr",
+    "texture_profiles",
+    "semantic_consistency",
+    "degradation_semantics",
+]
 
 
 @pytest.mark.bad_input(

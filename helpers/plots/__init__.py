@@ -3,7 +3,9 @@
 - this module: :func:`set_style`, :func:`to_numpy_image`, :func:`image_grid`;
 - ``lam``: the LAM and DI chapters' figures (map panels, Fig. 3 paths, PSNR vs DI, sweeps);
 - ``texture``: the texture chapters' figures (confusion, entropy vs PSNR, manifold,
-  profiles, per-label PSNR, flips, examples, agreement).
+  profiles, per-label PSNR, flips, examples, agreement);
+- ``ddr``: the degradation-semantics figures (inputs, projections, CHI per block,
+  training curves).
 
 Functions take computed data and return a :class:`matplotlib.figure.Figure`; they compute
 nothing a verdict depends on. May import anything above (``helpers.data``, ``metrics``,
