@@ -32,6 +32,10 @@ def test_features_equal_a_manual_forward_and_pool():
     )
     tokens = torch.rand(2, 9, 5)
     assert torch.equal(taps.pool_features(tokens, 4), tokens.mean(1))
+    tail_calls = []
+    net.conv_last.register_forward_hook(lambda *a: tail_calls.append(1))
+    taps.features(net, x, ["body.0"], batch=2)
+    assert not tail_calls  # the pass stops once every tapped layer has run
     four = taps.features(net, x, ["body.1"], pool=4)["body.1"]
     assert four.shape == (5, 8 * 16)
     assert net.training  # restored

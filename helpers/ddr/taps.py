@@ -24,6 +24,10 @@ _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 __all__ = ["block_names", "features", "layer_names", "pool_features", "resolve_layers"]
 
 
+class _Stop(Exception):
+    """Raised by a hook once every tapped layer has its output: ends the forward pass."""
+
+
 def layer_names(model: nn.Module) -> list[str]:
     """Every tappable layer of ``model`` (its unwrapped network), in registration order."""
     return [name for name, _ in unwrap(model).named_modules() if name]
@@ -92,6 +96,8 @@ def features(
         pool: side of the adaptive average pooling grid (1..16).
         batch: images per forward pass.
         run: what to call on a batch (default ``model``; e.g. a classifier's ``embed``).
+            The pass stops as soon as every tapped layer has run, so layers after the
+            deepest tapped one cost nothing.
 
     Returns:
         ``{layer: float32 array (N, C * pool**2)}`` in the order of ``layers``.
@@ -115,11 +121,16 @@ def features(
     run = run or model
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     got: dict[str, list[torch.Tensor]] = {n: [] for n in layers}
+    done = [0]  # batches finished
 
     def hook(name: str) -> Callable[..., None]:
         def save(_m: nn.Module, _inp: object, out: object) -> None:
             t = out[0] if isinstance(out, tuple | list) else out
             got[name].append(pool_features(t.detach().float(), pool).cpu())
+            # Every tapped layer has run for this batch: the rest of the network (an SR
+            # tail at the output resolution is most of the cost) would be wasted work.
+            if all(len(v) > done[0] for v in got.values()):
+                raise _Stop
 
         return save
 
@@ -129,7 +140,11 @@ def features(
     try:
         with torch.no_grad():
             for s in range(0, len(images), batch):
-                run(images[s : s + batch].to(device))
+                try:
+                    run(images[s : s + batch].to(device))
+                except _Stop:
+                    pass
+                done[0] += 1
     finally:
         for h in handles:
             h.remove()
