@@ -31,6 +31,9 @@ base modules ``helpers.runtime``, ``io``, ``cache``, ``presets``, ``published``)
   import ``di``, ``helpers.published``.
 - ``verdicts_lam``: each claim the LAM chapter decides (Table 1's ordering, training as
   its explanation, completeness, Fig. 3's edges). May import ``verdicts``.
+- ``report``: what the DI chapter prints and writes: the numbers its prose glues, the
+  LAM maps' and verdicts' summaries as text, sections of its results JSON. May import
+  ``di``, ``result``, ``verdicts``, ``helpers.networks``.
 
 From outside the package: ``helpers.data``, ``helpers.metrics``, ``helpers.models``,
 ``helpers.networks`` only (never ``helpers.plots`` or ``helpers.book``, which sit below).

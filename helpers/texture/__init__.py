@@ -29,12 +29,15 @@ textures) live in :mod:`helpers.data.textures`, its figures in :mod:`helpers.plo
   curve recorded by the training loop's callback and cached.
 - ``verdicts``: every claim the two chapters decide, as a function with its rule,
   returning a :class:`~helpers.verdict.Verdict`.
+- ``report``: what the texture-profiles chapter prints (summaries as text) and the
+  sections of its results JSON, formatted and rounded from the other modules' outputs.
 
 May import: the base modules, ``helpers.data``, ``helpers.metrics``, ``helpers.models``,
 ``helpers.train`` and ``helpers.networks``; never ``helpers.plots`` or ``helpers.book``.
 Inside: ``deepten`` <- ``classifier`` <- ``labelling``; ``patches`` <- ``patchset`` <-
 ``labelling``, ``profiles``, ``consistency``; ``high_vs_all`` uses ``classifier``'s cache
 folder and ``patchset``'s PSNR; ``complexity`` uses ``classifier``'s cache folder,
-``patches`` and ``patchset``; ``stability`` uses ``patches``; ``nulls`` no other module;
-``verdicts`` only ``helpers.published``.
+``patches`` and ``patchset``; ``stability`` uses ``patches``; ``nulls`` no other module
+(``profiles`` uses it); ``verdicts`` only ``helpers.published``; ``report`` uses
+``complexity``, ``high_vs_all``, ``labelling`` and ``profiles``.
 """

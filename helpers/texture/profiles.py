@@ -4,9 +4,13 @@ texture manifold (2-d projection, k-means).
 
 - Fig. 8: :func:`semantic_profile` (share of patches per label), :func:`js_distance`,
   :func:`profile_distances` (Jensen-Shannon, base 2, in [0, 1]).
-- Fig. 9: :func:`per_label_psnr` (mean patch PSNR per HR label, dB), :func:`top_bottom_labels`,
-  :func:`consistent_labels` (top or bottom in every panel).
-- Fig. 3-4: :func:`entropy_psnr_fit` (line and correlations), :func:`contrast_pair`.
+  :func:`profile_nulls` (each set's distance to a reference set with its permutation null).
+- Fig. 9: :func:`per_label_psnr` (mean patch PSNR per HR label, dB), :func:`mean_psnr_table`
+  (per set and version), :func:`top_bottom_labels`, :func:`fig9_panels` (one per set and
+  model), :func:`consistent_labels` (top or bottom in every panel),
+  :func:`label_concordance` (Kendall's W of the SR models' gaps per label).
+- Fig. 3-4: :func:`entropy_psnr_fit` (line and correlations), :func:`contrast_pair`,
+  :func:`label_means` (bicubic PSNR and entropy per label), :func:`extreme_labels`.
 - Fig. 7: :func:`complexity_ratio` (entropy bits / bicubic PSNR dB), :func:`select_high`.
 - Fig. 5-6: :func:`project_2d` (UMAP or PCA), :func:`kmeans_clusters`,
   :func:`cluster_summary`.
@@ -26,6 +30,7 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
 from ..published import MAGID_HIGH_RATIO, MAGID_HIGH_SHARE
+from . import nulls
 from .patchset import PatchSet
 
 __all__ = [
@@ -34,10 +39,16 @@ __all__ = [
     "consistent_labels",
     "contrast_pair",
     "entropy_psnr_fit",
+    "extreme_labels",
+    "fig9_panels",
     "js_distance",
     "kmeans_clusters",
+    "label_concordance",
+    "label_means",
+    "mean_psnr_table",
     "per_label_psnr",
     "profile_distances",
+    "profile_nulls",
     "project_2d",
     "select_high",
     "semantic_profile",
@@ -105,6 +116,24 @@ def profile_distances(profiles: Mapping[str, pd.Series]) -> pd.DataFrame:
     return pd.DataFrame(d, index=names, columns=names)
 
 
+def profile_nulls(
+    sets: Mapping[str, PatchSet],
+    reference: str,
+    datasets: Sequence[str],
+    n_classes: int,
+    n_draws: int = 1000,
+    seed: int = 0,
+) -> dict[str, dict[str, Any]]:
+    """dataset -> :func:`helpers.texture.nulls.js_null` of the HR labels of
+    ``sets[reference]`` against those of ``sets[dataset]``, for each of ``datasets``."""
+    return {
+        ds: nulls.js_null(
+            sets[reference].labels["hr"], sets[ds].labels["hr"], n_classes, n_draws, seed
+        )
+        for ds in datasets
+    }
+
+
 # --------------------------------------------------------------------------- PSNR by label
 def per_label_psnr(
     ps: PatchSet, versions: Sequence[str] | None = None, min_count: int = 1
@@ -124,6 +153,14 @@ def per_label_psnr(
     out = g[versions].mean()
     out["n"] = g.size()
     return out[out["n"] >= min_count].sort_values(versions[0], ascending=False)
+
+
+def mean_psnr_table(sets: Mapping[str, PatchSet], datasets: Sequence[str]) -> pd.DataFrame:
+    """Mean patch PSNR (dB) of every version (bicubic and each SR model, rows) of each of
+    ``datasets`` (columns); NaN where a set lacks a version."""
+    return pd.DataFrame(
+        {ds: {m: sets[ds].psnr[m].mean() for m in sets[ds].models} for ds in datasets}
+    )
 
 
 def top_bottom_labels(
@@ -154,6 +191,26 @@ def top_bottom_labels(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def fig9_panels(
+    per_label: Mapping[str, pd.DataFrame], models: Sequence[str], k: int = 5
+) -> dict[tuple[str, str], pd.DataFrame]:
+    """(dataset, model) -> :func:`top_bottom_labels` (``k`` each) for every dataset of
+    ``per_label`` (:func:`per_label_psnr` tables by dataset) and each of ``models``."""
+    return {(ds, m): top_bottom_labels(per_label[ds], m, k=k) for ds in per_label for m in models}
+
+
+def label_concordance(
+    per_label: Mapping[str, pd.DataFrame], models: Sequence[str], reference: str = "bicubic"
+) -> dict[str, dict[str, Any]]:
+    """dataset -> :func:`helpers.texture.nulls.kendall_w` of the per-label gaps of ``models``
+    over ``reference`` (:func:`per_label_psnr` tables by dataset): do the models find the
+    same labels hard?"""
+    return {
+        ds: nulls.kendall_w(t[list(models)].sub(t[reference], axis=0))
+        for ds, t in per_label.items()
+    }
 
 
 def consistent_labels(bars: pd.DataFrame) -> dict[str, list[str]]:
@@ -242,6 +299,25 @@ def contrast_pair(x: np.ndarray, y: np.ndarray, tol: float) -> tuple[int, int]:
     imax, imin = query(amax, np.greater_equal), query(amin, np.less_equal)
     best = int(np.argmax(ys[imax] - ys[imin]))
     return int(order[imax[best]]), int(order[imin[best]])
+
+
+def label_means(patches: pd.DataFrame, entropy_col: str, min_count: int = 1) -> pd.DataFrame:
+    """Per label (index) of a :meth:`helpers.texture.complexity.ComplexitySet.frame`: mean
+    bicubic ``psnr`` (dB), mean ``entropy`` (column ``entropy_col``, bits) and ``n``
+    patches; labels with at least ``min_count`` patches, highest PSNR first (Fig. 4)."""
+    by = patches.groupby("label").agg(
+        psnr=("psnr_bicubic", "mean"), entropy=(entropy_col, "mean"), n=("label", "size")
+    )
+    return by[by.n >= min_count].sort_values("psnr", ascending=False)
+
+
+def extreme_labels(labels: Sequence[str], k: int = 3) -> list[str]:
+    """The first and the last ``k`` of ``labels`` (sorted, e.g. :func:`label_means`' index):
+    ``k`` shrinks to half their number (at least 1), so no label is listed twice unless
+    there is only one."""
+    labels = list(labels)
+    k = min(k, len(labels) // 2) or 1
+    return labels[:k] + labels[-k:]
 
 
 def complexity_ratio(entropy: np.ndarray, psnr_db: np.ndarray) -> np.ndarray:
