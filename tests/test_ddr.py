@@ -17,7 +17,7 @@ from helpers.train import TrainConfig, train
 
 
 # ----------------------------------------------------------------------------- taps
-def test_features_equal_a_manual_forward_and_pool():
+def test_features_equal_a_manual_forward_and_pool(tmp_path):
     torch.manual_seed(0)
     net = build("srresnet", 2, n_feats=8, n_blocks=3)
     x = torch.rand(5, 3, 12, 12)
@@ -37,6 +37,16 @@ def test_features_equal_a_manual_forward_and_pool():
     taps.features(net, x, ["body.0"], batch=2)
     assert not tail_calls  # the pass stops once every tapped layer has run
     four = taps.features(net, x, ["body.1"], pool=4)["body.1"]
+    root = tmp_path
+    once = taps.cached_features(net, x, ["body.1"], pool=4, root=root)
+    np.testing.assert_array_equal(once["body.1"], four)
+    assert len(list(root.iterdir())) == 1
+    again = taps.cached_features(net, x, ["body.1"], pool=4, root=root)
+    np.testing.assert_array_equal(again["body.1"], four)
+    with torch.no_grad():
+        net.body[0].body[0].weight.add_(1e-3)  # other weights: another entry
+    taps.cached_features(net, x, ["body.1"], pool=4, root=root)
+    assert len(list(root.iterdir())) == 2
     assert four.shape == (5, 8 * 16)
     assert net.training  # restored
 
@@ -308,6 +318,14 @@ def test_degradation_not_content_both_outcomes():
     assert v.outcome == "partly"
     v = verdicts.degradation_not_content([_test([0.2, 1.0], p=0.2)], _test([-1, 0.5]))
     assert v.outcome == "does not hold"
+
+
+def test_released_networks_all_outcomes():
+    good, bad = _test([0.5, 2.0], ratio=1.2), _test([-0.5, 0.2])
+    assert verdicts.released_networks({"pan": good, "imdn": good}).holds
+    assert verdicts.released_networks({"pan": good, "imdn": bad}).outcome == "partly"
+    assert verdicts.released_networks({"pan": bad}).outcome == "does not hold"
+    assert verdicts.released_networks({}).outcome == "not testable"
 
 
 def test_two_factors_both_outcomes():

@@ -82,15 +82,17 @@ def analyse(
     probe_perm: int = 100,
     seed: int = 0,
     run=None,
+    run_name: str = "forward",
 ) -> NetworkSemantics:
     """Measure ``model``'s features on ``data`` (see :class:`NetworkSemantics`).
 
     ``layers``: default :func:`helpers.ddr.taps.block_names` (the residual-block chain).
     Labels: degradation *type* (:data:`helpers.ddr.inputs.KINDS`, strengths pooled) and
-    content. ``run``: what to call on a batch (e.g. a classifier's ``embed``).
+    content. ``run``: what to call on a batch (e.g. a classifier's ``embed``), named by
+    ``run_name`` in the features' cache key (:func:`helpers.ddr.taps.cached_features`).
     """
     layers = list(layers) if layers is not None else taps.block_names(model)
-    feats = taps.features(model, data.lr, layers, pool=pool, run=run)
+    feats = taps.cached_features(model, data.lr, layers, pool, run=run, run_name=run_name)
     by = {"degradation": [], "content": []}
     probe_acc = []
     for n in layers:
@@ -152,9 +154,9 @@ def analyse_classifier(
     def run(x: torch.Tensor) -> torch.Tensor:
         return classifier(imresize(x, scale=float(data.scale)).clamp(0, 1))
 
-    return analyse(
-        "classifier", classifier, data, classifier_layers(classifier), pool, run=run, **kwargs
-    )
+    layers = classifier_layers(classifier)
+    name = f"classifier on bicubic x{data.scale}"
+    return analyse("classifier", classifier, data, layers, pool, run=run, run_name=name, **kwargs)
 
 
 def snapshot_curve(

@@ -11,17 +11,27 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models import unwrap
+from .. import cache
+from ..models import unwrap, weights_digest
+from ..runtime import data_dir
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
 
-__all__ = ["block_names", "features", "layer_names", "pool_features", "resolve_layers"]
+__all__ = [
+    "block_names",
+    "cached_features",
+    "features",
+    "layer_names",
+    "pool_features",
+    "resolve_layers",
+]
 
 
 class _Stop(Exception):
@@ -187,3 +197,36 @@ def resolve_layers(
             )
         out[name] = chosen
     return out
+
+
+def cached_features(
+    model: nn.Module,
+    images: torch.Tensor,
+    layers: Sequence[str],
+    pool: int = 4,
+    run: Callable[[torch.Tensor], object] | None = None,
+    run_name: str = "forward",
+    root: str | Path | None = None,
+) -> dict[str, np.ndarray]:
+    """:func:`features`, computed once and kept in the book's cache
+    (``<cache>/ddr/features/``), keyed by the network's weights digest, the images'
+    digest, the layers, ``pool``, ``run_name`` (name what a custom ``run`` does, e.g.
+    ``"classifier, bicubic x4"``) and this module's source. A transformer such as
+    GRL-tiny takes about 1.5 s per 32 px input on two CPU cores, so a rerun of a chapter
+    should not pay it again."""
+    key = cache.key(
+        "ddr-features",
+        {"layers": list(layers), "pool": pool, "run": run_name},
+        cache.code_digest("ddr/taps.py"),
+        [weights_digest(model), cache.tensor_digest(images)],
+        length=20,
+    )
+    base = Path(root) if root is not None else data_dir() / "ddr" / "features"
+    path = cache.entry_path("", key, root=base, prefix="features-")
+
+    def compute() -> dict[str, torch.Tensor]:
+        got = features(model, images, layers, pool=pool, run=run)
+        return {"layers": list(layers), "values": [torch.from_numpy(got[n]) for n in layers]}
+
+    entry, _ = cache.cached(path, key, compute, "feature taps")
+    return {n: v.numpy() for n, v in zip(entry["layers"], entry["values"], strict=True)}

@@ -22,6 +22,7 @@ __all__ = [
     "degradation_not_content",
     "depth_and_training",
     "distortion_identification",
+    "released_networks",
     "two_factors",
 ]
 
@@ -61,6 +62,37 @@ def degradation_not_content(
             "sr_ok": sr_ok,
             "classifier_ok": clf_ok,
         },  # fmt: skip
+        text=text,
+        paper=LIU_DDR_CLAIMS["degradation_not_content"],
+    )
+
+
+def released_networks(tests: Mapping[str, Mapping[str, float]]) -> Verdict:
+    """Claim 1 on networks trained elsewhere to convergence (the released ones, or your
+    own): ``tests`` maps each name to the CHI test of its deepest block.
+
+    Rule: holds when every network's bootstrap 95 % interval of ln(CHI_degradation /
+    CHI_content) lies above 0 with permutation p(CHI_degradation) < 0.05; partly when
+    some do; does not hold when none does; not testable without networks.
+    """
+    ok = {n: t["log_ratio_ci"][0] > 0 and t["p_degradation"] < ALPHA for n, t in tests.items()}
+    ratios = {n: round(float(np.exp(t["log_ratio"])), 2) for n, t in tests.items()}
+    if not tests:
+        outcome, text = "not testable", "no released or user networks at this preset."
+    else:
+        k = sum(ok.values())
+        outcome = "holds" if k == len(ok) else "partly" if k else "does not hold"
+        text = (
+            f"CHI by degradation / CHI by content {ratios}: above 1 (interval and null) for "
+            f"{k} of {len(ok)} networks."
+        )
+    return Verdict(
+        claim="released_networks",
+        rule="every network: bootstrap 95% CI of ln(CHI_deg/CHI_content) > 0 and permutation "
+        "p(CHI_deg) < 0.05 (partly: some networks)",
+        holds=outcome == "holds",
+        outcome=outcome,
+        numbers={"ratio": ratios, "ok": ok},
         text=text,
         paper=LIU_DDR_CLAIMS["degradation_not_content"],
     )
