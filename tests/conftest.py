@@ -20,6 +20,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "book"
+
+
+def _toc_notebooks() -> list[str]:
+    """The notebook chapters of book/_toc.yml, in book order (a new chapter joins every
+    per-chapter test: parameters, schema)."""
+    from helpers.book import chapters
+
+    files = chapters.toc_files(chapters.read_toc(BOOK))
+    return [f for f in files if (BOOK / f"{f}.ipynb").is_file()]
+
+
+NOTEBOOK_CHAPTERS: list[str] = _toc_notebooks()
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 KERNEL = os.environ.get("SR_BOOK_KERNEL", "sr-book")
 

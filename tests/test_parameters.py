@@ -17,20 +17,13 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from conftest import BOOK, REPO
+from conftest import BOOK, NOTEBOOK_CHAPTERS, REPO
 
 from helpers import parameters
 from helpers.book import chapters
 from helpers.parameters import ParameterError, annotation_from_text, check_value, describe
 
-CHAPTERS = [
-    "models_and_data",
-    "lam",
-    "di_vs_psnr",
-    "texture_profiles",
-    "semantic_consistency",
-    "degradation_semantics",
-]
+CHAPTERS = NOTEBOOK_CHAPTERS
 
 
 @pytest.mark.parametrize(

@@ -7,17 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import NOTEBOOK_CHAPTERS
 
 from helpers import results
 
-CHAPTERS = [
-    "models_and_data",
-    "lam",
-    "di_vs_psnr",
-    "texture_profiles",
-    "semantic_consistency",
-    "degradation_semantics",
-]
+CHAPTERS = NOTEBOOK_CHAPTERS
 
 
 @pytest.mark.bad_input(

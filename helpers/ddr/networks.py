@@ -18,6 +18,7 @@ from torch import nn
 from .. import cache
 from ..models import build, weights_digest, wrap
 from ..models.wrapper import SRModel
+from ..runtime import data_dir
 from ..train import TrainConfig, checkpoint_path, config_key, train
 
 __all__ = ["VARIANTS", "AdversarialLoss", "PatchDiscriminator", "Variants", "train_variants"]
@@ -167,7 +168,7 @@ def train_variants(
     ``snapshots`` (how many, evenly spaced over the L1 phase).
     """
     s = settings
-    root = Path(cache_dir) if cache_dir is not None else cache.entry_path("ddr", "", suffix="")
+    root = Path(cache_dir) if cache_dir is not None else data_dir() / "ddr"
     dev = torch.device(device) if device is not None else None
     models: dict[str, SRModel] = {}
     snaps: dict[str, list] = {}

@@ -43,6 +43,20 @@ def layer_names(model: nn.Module) -> list[str]:
     return [name for name, _ in unwrap(model).named_modules() if name]
 
 
+def _check_layers(model: nn.Module, layers: Sequence[str], who: str) -> dict[str, nn.Module]:
+    """``{name: module}`` of ``model``; ``ValueError`` naming ``who`` and listing the
+    valid names when a layer of ``layers`` is not one of them."""
+    named = dict(unwrap(model).named_modules())
+    unknown = [n for n in layers if n not in named or not n]
+    if unknown:
+        valid = layer_names(model)
+        raise ValueError(
+            f"{who}: unknown layer(s) {unknown}; valid names ({len(valid)}): "
+            f"{', '.join(valid[:40])}{' ...' if len(valid) > 40 else ''}"
+        )
+    return named
+
+
 def block_names(model: nn.Module) -> list[str]:
     """The network's residual-block chain, shallow to deep: the largest group of sibling
     sub-modules of one class that are themselves composite (have children), in
@@ -120,14 +134,7 @@ def features(
         raise ValueError(f"pool must be an int in 1..16, got {pool!r}")
     if images.ndim != 4 or images.shape[1] != 3:
         raise ValueError(f"images must be (N, 3, h, w), got {tuple(images.shape)}")
-    named = dict(unwrap(model).named_modules())
-    unknown = [n for n in layers if n not in named or not n]
-    if unknown:
-        valid = layer_names(model)
-        raise ValueError(
-            f"unknown layer(s) {unknown} of {type(unwrap(model)).__name__}; valid names "
-            f"({len(valid)}): {', '.join(valid[:40])}{' ...' if len(valid) > 40 else ''}"
-        )
+    named = _check_layers(model, layers, type(unwrap(model)).__name__)
     run = run or model
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     got: dict[str, list[torch.Tensor]] = {n: [] for n in layers}
@@ -187,14 +194,7 @@ def resolve_layers(
     out = {}
     for name, net in nets.items():
         chosen = list(layers.get(name) or block_names(net))
-        named = dict(unwrap(net).named_modules())
-        bad = [n for n in chosen if n not in named or not n]
-        if bad:
-            valid = layer_names(net)
-            raise ValueError(
-                f"{name}: unknown layer(s) {bad}; valid names ({len(valid)}): "
-                f"{', '.join(valid[:40])}{' ...' if len(valid) > 40 else ''}"
-            )
+        _check_layers(net, chosen, name)
         out[name] = chosen
     return out
 
