@@ -52,6 +52,7 @@ SMALL = {
     "rcan": dict(n_groups=1, n_blocks=1, n_feats=8, reduction=4),
     "srresnet": dict(n_feats=8, n_blocks=1),
     "nlsn": dict(n_feats=8, n_blocks=2, nl_every=1, reduction=2),
+    "tsrn": dict(n_feats=8, n_blocks=1),
 }
 
 
@@ -63,7 +64,7 @@ def weight(name: str, scale: int) -> Path:
 
 
 def test_available_names() -> None:
-    assert available() == ["bicubic", "edsr", "fsrcnn", "nlsn", "rcan", "srresnet"]
+    assert available() == ["bicubic", "edsr", "fsrcnn", "nlsn", "rcan", "srresnet", "tsrn"]
     assert set(SMALL) == set(available())
     assert available_released() == {
         "pan": [2, 3, 4],
@@ -77,6 +78,10 @@ def test_available_names() -> None:
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_every_architecture_maps_lr_to_scale_times_lr(name: str, scale: int) -> None:
     torch.manual_seed(0)
+    if name == "tsrn" and scale == 3:  # pixel shuffle by 2 per stage
+        with pytest.raises(ValueError, match="scale"):
+            build(name, scale, **SMALL[name])
+        return
     model = build(name, scale, **SMALL[name])
     assert model.scale == scale and model.name == name and model.pad_multiple == 1
     assert model.config == {"name": name, "scale": scale, **size_params(name), **SMALL[name]}
@@ -133,7 +138,7 @@ def test_bicubic_is_differentiable_and_equals_imresize() -> None:
         (lambda: build("pan", 4), "released network: use load_released"),
         (lambda: build("edsr", 5), r"scale 5 is not supported.*valid: \[2, 3, 4\]"),
         (lambda: build("edsr", 2.0), "valid: "),
-        (lambda: build("edsr", 2, n_layers=3), r"unknown size.*\['n_blocks', 'n_feats'"),
+        (lambda: build("edsr", 2, n_layers=3), r"unknown size.*\['bn', 'n_blocks', 'n_feats'"),
         (lambda: build("edsr", 2, n_blocks=0), "n_blocks must be a positive int"),
         (lambda: build("fsrcnn", 2, m=True), "m must be a positive int"),
         (lambda: build("edsr", 2, res_scale=-1), "res_scale must be a positive number"),
@@ -432,3 +437,23 @@ def test_non_local_attention_fused_path_equals_dense_path(monkeypatch):
     (g_fused,) = torch.autograd.grad(fused.square().sum(), x)
     torch.testing.assert_close(fused, dense, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(g_fused, g_dense, rtol=1e-4, atol=1e-5)
+
+
+def test_tsrn_adds_the_matlab_bicubic_of_its_input() -> None:
+    # With the last conv zeroed, TSRN is its skip: MATLAB bicubic (the paper's Sec. 4).
+    torch.manual_seed(0)
+    model = build("tsrn", 4, n_feats=8, n_blocks=2)
+    torch.nn.init.zeros_(model.conv_out.weight)
+    torch.nn.init.zeros_(model.conv_out.bias)
+    x = torch.rand(1, 3, 10, 12)
+    torch.testing.assert_close(model(x), build("bicubic", 4)(x))
+    assert len(model.body) == 2 and not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+
+
+def test_edsr_bn_puts_batch_norm_in_every_block_and_keeps_plain_keys() -> None:
+    plain = build("edsr", 2, n_feats=8, n_blocks=3)
+    with_bn = build("edsr", 2, n_feats=8, n_blocks=3, bn=True)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in with_bn.modules()) == 6
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in plain.modules())
+    assert "body.0.body.2.weight" in plain.state_dict()  # EDSR's released key layout
+    assert with_bn.receptive_field == plain.receptive_field

@@ -46,6 +46,8 @@ def test_analytic_rejects_bad_ops() -> None:
         ("edsr", 4, dict(n_feats=8, n_blocks=3)),
         ("srresnet", 4, dict(n_feats=8, n_blocks=2, global_residual=True)),
         ("srresnet", 3, dict(n_feats=8, n_blocks=2, global_residual=False)),
+        ("tsrn", 4, dict(n_feats=8, n_blocks=2)),
+        ("tsrn", 2, dict(n_feats=8, n_blocks=1)),
     ],
 )
 def test_analytic_equals_empirical(name: str, scale: int, size: dict) -> None:

@@ -126,11 +126,21 @@ class FSRCNN(_SRBase):
 
 
 class ResBlock(nn.Module):
-    """EDSR residual block: conv-ReLU-conv, scaled by ``res_scale``, plus the input."""
+    """EDSR residual block: conv-ReLU-conv, scaled by ``res_scale``, plus the input.
 
-    def __init__(self, n_feats: int, res_scale: float = 1.0) -> None:
+    ``bn``: batch norm after each conv (SRResNet's original block, which EDSR removed; a
+    regulariser ablation of the attribution-prior chapter). Without it the state-dict keys
+    are EDSR's (``body.0``, ``body.2``).
+    """
+
+    def __init__(self, n_feats: int, res_scale: float = 1.0, bn: bool = False) -> None:
         super().__init__()
-        self.body = nn.Sequential(conv3(n_feats, n_feats), nn.ReLU(True), conv3(n_feats, n_feats))
+        if bn:
+            layers = [conv3(n_feats, n_feats), nn.BatchNorm2d(n_feats), nn.ReLU(True)]
+            layers += [conv3(n_feats, n_feats), nn.BatchNorm2d(n_feats)]
+        else:
+            layers = [conv3(n_feats, n_feats), nn.ReLU(True), conv3(n_feats, n_feats)]
+        self.body = nn.Sequential(*layers)
         self.res_scale = res_scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -140,16 +150,22 @@ class ResBlock(nn.Module):
 class EDSR(_HeadBodyTail):
     """EDSR (Lim et al., CVPRW 2017): mean shift, head 3x3, ``n_blocks`` residual blocks
     of width ``n_feats`` and a 3x3 conv with a long skip, pixel-shuffle up-sampler, 3x3 tail.
+    ``bn`` puts batch norm back into the blocks (:class:`ResBlock`).
 
     Input (N, 3, h, w) in [0, 1]; output (N, 3, scale*h, scale*w). Module names follow the
     reference implementation (``head``, ``body``, ``tail``).
     """
 
     def __init__(
-        self, scale: int, n_feats: int = 64, n_blocks: int = 16, res_scale: float = 1.0
+        self,
+        scale: int,
+        n_feats: int = 64,
+        n_blocks: int = 16,
+        res_scale: float = 1.0,
+        bn: bool = False,
     ) -> None:
         super().__init__()
-        body = [ResBlock(n_feats, res_scale) for _ in range(n_blocks)]
+        body = [ResBlock(n_feats, res_scale, bool(bn)) for _ in range(n_blocks)]
         up_ops = self._build(scale, n_feats, body)
         self._set_rf([ConvOp(3), *[ConvOp(3)] * (2 * n_blocks + 1), *up_ops, ConvOp(3)])
 
@@ -368,3 +384,44 @@ class Bicubic(_SRBase):
         idx = torch.tensor(index, dtype=torch.long, device=x.device)
         mat = torch.zeros(self.scale * n, n, dtype=x.dtype, device=x.device)
         return mat.scatter_add_(1, idx, wt)
+
+
+class TSRN(_SRBase):
+    """TSRN's generator (Gondal et al. 2018; their released ``Model_4x``): conv 3x3 + ReLU,
+    ``n_blocks`` residual blocks (conv-ReLU-conv + input, no scaling, no batch norm), then
+    per factor 2 a conv 3x3 to 4n channels + ReLU + pixel shuffle, a conv 3x3 + ReLU and a
+    conv 3x3 to RGB; the bicubically up-sampled input is added (MATLAB bicubic,
+    :class:`Bicubic`), so the network learns the residual only, as the paper's Sec. 4.
+
+    Input (N, 3, h, w) in [0, 1]; output (N, 3, scale*h, scale*w). The released model
+    applies ReLU after the first up-sampling conv but not after the second; here every
+    up-sampling conv is followed by ReLU (the paper does not specify). Scales 2 and 4
+    (and 8) only: the up-sampler is pixel shuffle by 2.
+    """
+
+    def __init__(self, scale: int, n_feats: int = 64, n_blocks: int = 10) -> None:
+        super().__init__()
+        if scale & (scale - 1):
+            raise ValueError(
+                f"TSRN up-samples by 2 per stage: scale must be 2, 4 or 8, got {scale}"
+            )
+        self.scale = scale
+        self.conv_in = conv3(3, n_feats)
+        self.body = nn.Sequential(*[ResBlock(n_feats) for _ in range(n_blocks)])
+        ups: list[nn.Module] = []
+        ops: list[SpatialOp] = [ConvOp(3), *[ConvOp(3)] * (2 * n_blocks)]
+        for _ in range(int(math.log2(scale))):
+            ups += [conv3(n_feats, 4 * n_feats), nn.ReLU(True), nn.PixelShuffle(2)]
+            ops += [ConvOp(3), UpOp(2)]
+        self.upsample = nn.Sequential(*ups)
+        self.conv_hr = conv3(n_feats, n_feats)
+        self.conv_out = conv3(n_feats, 3)
+        self.skip = Bicubic(scale)
+        # The bicubic skip reads 4 LR taps per axis, inside the conv path's field.
+        self._set_rf([*ops, ConvOp(3), ConvOp(3)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feat = F.relu(self.conv_in(x))
+        out = self.upsample(self.body(feat))
+        out = self.conv_out(F.relu(self.conv_hr(out)))
+        return out + self.skip(x)

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ..data import fetch
-from .arch import EDSR, FSRCNN, NLSN, RCAN, Bicubic, SRResNet
+from .arch import EDSR, FSRCNN, NLSN, RCAN, TSRN, Bicubic, SRResNet
 from .released import CARNM, IMDN, PAN
 from .weights import WeightFileError, safe_load_state_dict, strip_prefix
 from .wrapper import SRModel
@@ -54,6 +54,7 @@ _ARCHS: dict[str, ArchSpec] = {
         SRResNet, (2, 3, 4), "SRResNet (BasicSR MSRResNet), global_residual on/off"
     ),
     "nlsn": ArchSpec(NLSN, (2, 3, 4), "NLSN-style EDSR with dense non-local attention"),
+    "tsrn": ArchSpec(TSRN, (2, 4), "TSRN generator: residual blocks, pixel shuffle, bicubic skip"),
 }
 _ARCHS = {k: ArchSpec(v.cls, v.scales, v.summary, _defaults(v.cls)) for k, v in _ARCHS.items()}
 
