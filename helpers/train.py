@@ -115,6 +115,10 @@ class PatchSampler:
     ``degrade(hr)``; or given as ``lr_images``, each exactly HR/scale), so a step only
     gathers crops: ``sample(batch)`` -> ``(lr (B,3,p/s,p/s), hr (B,3,p,p))``,
     with random flips and transposes (the EDSR augmentation), all from one generator.
+
+    An HR image may carry guide channels after its RGB ones, e.g. (1, 3 + K, H, W) with K
+    segment masks for a semantically guided loss: they are cropped, flipped and transposed
+    with the pixels, so the loss finds them in ``hr[:, 3:]``; the LR is made from the RGB.
     """
 
     def __init__(
@@ -149,7 +153,8 @@ class PatchSampler:
             if bad:
                 raise ValueError(f"lr_images {bad} are not their HR image's size / {scale}")
         else:
-            self.lr = [degrade(im) if degrade else hr_lr_pair(im, scale)[1] for im in self.hr]
+            rgb = [im[:, :3] for im in self.hr]  # extra channels are guides, not pixels
+            self.lr = [degrade(im) if degrade else hr_lr_pair(im, scale)[1] for im in rgb]
         # Sample images in proportion to their area, so every pixel is equally likely.
         areas = torch.tensor([float(im.shape[-2] * im.shape[-1]) for im in self.hr])
         self.weights = areas / areas.sum()

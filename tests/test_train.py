@@ -176,3 +176,17 @@ def test_damaged_checkpoint_warns_and_retrains(tmp_path):
     with pytest.warns(UserWarning, match="unusable"):
         again = tr.train(_config(), images=_images(), cache_dir=tmp_path, progress=False)
     assert not again.cached and again.history == first.history
+
+
+def test_guide_channels_travel_with_the_pixels_and_stay_out_of_the_lr() -> None:
+    # A guide equal to the red channel must still equal it after crop, flips, transposes.
+    torch.manual_seed(0)
+    rgb = torch.rand(1, 3, 40, 36)
+    img = torch.cat([rgb, rgb[:, :1]], 1)
+    sampler = tr.PatchSampler([img], scale=2, patch=12, seed=3)
+    lr, hr = sampler.sample(16)
+    assert lr.shape == (16, 3, 6, 6) and hr.shape == (16, 4, 12, 12)
+    torch.testing.assert_close(hr[:, 3], hr[:, 0], rtol=0, atol=0)
+    plain_lr, plain_hr = tr.PatchSampler([rgb], scale=2, patch=12, seed=3).sample(16)
+    torch.testing.assert_close(lr, plain_lr, rtol=0, atol=0)
+    torch.testing.assert_close(hr[:, :3], plain_hr, rtol=0, atol=0)
