@@ -263,6 +263,59 @@ TABLE: dict[str, dict[str, Any]] = {
                  "probe_perm": 200, "projections": ["tsne", "umap"],
                  "released": list(RELEASED)},
     },
+    # Texture-loss SR (Gondal et al., TSRN): the generator (the paper's 10 x 64 at full,
+    # 4 x 32 here on CPU), its MSE phase then a texture phase (Gram, guided Gram, feature
+    # loss) on texture composites; the loss network (VGG-19 topology, block-1 width
+    # ``width``) trained as a texture classifier (``lossnet.classifier``) or random; a
+    # second one of seed ``judge_seed`` scores. variants: texture-phase networks per seed;
+    # ablation_seeds: the seeds that also train the per-layer Fig. 4 ablation.
+    "texture_loss": {
+        "smoke": {"scale": 4, "n_feats": 8, "n_blocks": 2, "lr_patch": 12, "batch": 4,
+                  "mse_steps": 6, "tex_steps": 4, "lr": 1e-3, "tex_lr": 5e-4, "seeds": [0],
+                  "composite_size": 48, "n_train": 8, "n_test": 4, "segments": [2, 3],
+                  "lossnet": {"width": 4, "probe": 8, "probe_size": 32, "classifier": {
+                      "pretrained": False, "reduce_dim": 8, "codewords": 4,
+                      "logit_scale": 16.0, "crop": 32, "batch": 8, "steps": 4,
+                      "optimizer": "adamw", "lr": 2e-3, "schedule": "cosine",
+                      "ckpt_every": 4}},
+                  "source": "texture", "judge_seed": 1, "classify_per_class": 2, "triplets": 30,
+                  "n_boot": 200,
+                  "ablation_seeds": [], "released": []},
+        "embedded": {"scale": 4, "n_feats": 32, "n_blocks": 4, "lr_patch": 16, "batch": 8,
+                     "mse_steps": 500, "tex_steps": 250, "lr": 1e-3, "tex_lr": 5e-4,
+                     "seeds": [0, 1], "composite_size": 80, "n_train": 48, "n_test": 12,
+                     "segments": [2, 3, 4],
+                     "lossnet": {"width": 8, "probe": 64, "probe_size": 64, "classifier": {
+                         "pretrained": False, "reduce_dim": 32, "codewords": 8,
+                         "logit_scale": 16.0, "crop": 64, "batch": 32, "steps": 300,
+                         "optimizer": "adamw", "lr": 2e-3, "weight_decay": 1e-4,
+                         "schedule": "cosine", "warmup_steps": 30, "ckpt_every": 100}},
+                     "source": "texture", "judge_seed": 1, "classify_per_class": 8, "triplets": 400,
+                     "n_boot": 1000, "ablation_seeds": [], "released": []},
+        "benchmark": {"scale": 4, "n_feats": 32, "n_blocks": 4, "lr_patch": 16, "batch": 8,
+                      "mse_steps": 500, "tex_steps": 250, "lr": 1e-3, "tex_lr": 5e-4,
+                      "seeds": [0, 1, 2], "composite_size": 128, "n_train": 48, "n_test": 16,
+                      "segments": [2, 3, 4],
+                      "lossnet": {"width": 8, "probe": 64, "probe_size": 96, "classifier": {
+                          "pretrained": False, "reduce_dim": 32, "codewords": 8,
+                          "logit_scale": 16.0, "crop": 96, "load_size": 128, "batch": 32,
+                          "steps": 400, "optimizer": "adamw", "lr": 2e-3,
+                          "weight_decay": 1e-4, "schedule": "cosine", "warmup_steps": 30,
+                          "ckpt_every": 100}},
+                      "source": "texture", "judge_seed": 1, "classify_per_class": 10,
+                      "triplets": 400,
+                      "n_boot": 1000, "ablation_seeds": [0], "released": ["pan", "imdn"]},
+        "full": {"scale": 4, "n_feats": 64, "n_blocks": 10, "lr_patch": 64, "batch": 32,
+                 "mse_steps": 20_000, "tex_steps": 100_000, "lr": 5e-4, "tex_lr": 5e-4,
+                 "seeds": [0, 1, 2], "composite_size": 256, "n_train": 2000, "n_test": 100,
+                 "segments": [2, 3, 4],
+                 "lossnet": {"width": 64, "probe": 256, "probe_size": 224, "classifier": {
+                     "pretrained": False, "reduce_dim": 128, "codewords": 32, "crop": 224,
+                     "load_size": 256, "batch": 64, "steps": 20_000, "optimizer": "sgd",
+                     "lr": 0.01, "schedule": "step", "ckpt_every": 1000}},
+                 "source": "imagenet", "judge_seed": 1, "classify_per_class": 40, "triplets": 2000,
+                 "n_boot": 2000, "ablation_seeds": [0], "released": ["pan", "imdn"]},
+    },
 }
 # fmt: on
 
@@ -320,6 +373,11 @@ CHAPTER_DEFAULTS: dict[str, dict[str, Any]] = {
         "seeds": lambda p: get("ddr", p)["seeds"],
         "released": lambda p: get("ddr", p)["released"],
         "projections": lambda p: get("ddr", p)["projections"],
+    },
+    "texture_loss_sr": {
+        "seeds": lambda p: get("texture_loss", p)["seeds"],
+        "released": lambda p: get("texture_loss", p)["released"],
+        "loss_network": lambda p: get("texture_loss", p)["source"],
     },
     "semantic_consistency": {
         "models": lambda p: [

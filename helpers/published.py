@@ -177,3 +177,38 @@ LIU_DDR_CLAIMS: dict[str, str] = {
     "distortion_identification": "the deep degradation representations identify "
     "distortions (an application of the finding)",
 }
+
+#: Gondal, Schölkopf & Hirsch, "The Unreasonable Effectiveness of Texture Transfer for
+#: Single Image Super-resolution" (ECCV-W 2018). Table 1: top-1 accuracy of an ImageNet
+#: VGG-19 on 1000 ILSVRC-12 validation images super-resolved 4x ("HR": the originals).
+GONDAL_TABLE1_VGG19_TOP1: dict[str, float] = {
+    "bicubic": 0.455,
+    "SRResNet": 0.538,
+    "SRGAN": 0.578,
+    "ENet-PAT": 0.571,
+    "TSRN-S": 0.610,
+    "TSRN-G": 0.609,
+    "HR": 0.656,
+}
+#: Table 5, column "All" (2AFC on BAPPS validation, %): Gram distance of uncalibrated
+#: ImageNet networks ("ours") vs the distance of their features (LPIPS' "supervised nets").
+GONDAL_TABLE5_ALL: dict[str, dict[str, float]] = {
+    "gram": {"SqueezeNet": 70.2, "AlexNet": 69.7, "VGG": 70.2},
+    "feature": {"SqueezeNet": 68.6, "AlexNet": 68.9, "VGG": 67.0},
+}
+#: The paper's claims in words (claim -> statement), as the chapter's verdicts name them.
+GONDAL_TSRN_CLAIMS: dict[str, str] = {
+    "perceptual_at_lower_psnr": "a residual network trained with the Gram texture loss "
+    "alone after MSE pretraining (TSRN-G) is perceptually better than the MSE network, at "
+    "lower PSNR",
+    "feature_loss_blurs": "the feature (perceptual) loss on the same layers blurs where the "
+    "Gram loss does not (Fig. 4)",
+    "guided_keeps_segments": "semantically guided Gram matrices (TSRN-S) keep textures from "
+    "bleeding across regions",
+    "recognisability": "classifier accuracy on TSRN outputs is closer to HR than on MSE or "
+    "bicubic outputs (Table 1, VGG-19 top-1: bicubic 0.455, SRResNet 0.538, TSRN-G 0.609, "
+    "HR 0.656)",
+    "gram_beats_features": "the Gram distance of deep features is a better perceptual "
+    "metric than the feature distance (Table 5, BAPPS 2AFC 'All': Gram 70.2/69.7/70.2 vs "
+    "features 68.6/68.9/67.0 for SqueezeNet/AlexNet/VGG)",
+}

@@ -19,6 +19,7 @@ LAYERS: list[set[str]] = [
     {"train"},
     {"networks"},
     {"attribution", "texture", "ddr"},
+    {"texture_loss"},  # builds on texture (its classifier)
     {"plots"},
     {"book"},
 ]

@@ -20,6 +20,9 @@ from torch import nn
 
 from .. import cache
 from ..models import unwrap, weights_digest
+from ..models.taps import Stop as _Stop
+from ..models.taps import check_layers as _check_layers
+from ..models.taps import layer_names
 from ..runtime import data_dir
 
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
@@ -32,29 +35,6 @@ __all__ = [
     "pool_features",
     "resolve_layers",
 ]
-
-
-class _Stop(Exception):
-    """Raised by a hook once every tapped layer has its output: ends the forward pass."""
-
-
-def layer_names(model: nn.Module) -> list[str]:
-    """Every tappable layer of ``model`` (its unwrapped network), in registration order."""
-    return [name for name, _ in unwrap(model).named_modules() if name]
-
-
-def _check_layers(model: nn.Module, layers: Sequence[str], who: str) -> dict[str, nn.Module]:
-    """``{name: module}`` of ``model``; ``ValueError`` naming ``who`` and listing the
-    valid names when a layer of ``layers`` is not one of them."""
-    named = dict(unwrap(model).named_modules())
-    unknown = [n for n in layers if n not in named or not n]
-    if unknown:
-        valid = layer_names(model)
-        raise ValueError(
-            f"{who}: unknown layer(s) {unknown}; valid names ({len(valid)}): "
-            f"{', '.join(valid[:40])}{' ...' if len(valid) > 40 else ''}"
-        )
-    return named
 
 
 def block_names(model: nn.Module) -> list[str]:

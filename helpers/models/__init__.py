@@ -1,8 +1,12 @@
 """Models: SR networks under one convention, LR (N, 3, h, w) RGB in [0, 1] -> SR
 (N, 3, s*h, s*w), and what every chapter asks of them.
 
-- ``arch``: the trainable architectures (FSRCNN, EDSR, RCAN, SRResNet, NLSN) and the
-  MATLAB-bicubic baseline, with their analytic receptive fields.
+- ``arch``: the trainable architectures (FSRCNN, EDSR, RCAN, SRResNet, NLSN, TSRN) and
+  the MATLAB-bicubic baseline, with their analytic receptive fields.
+- ``vgg``: VGG-19's convolutional trunk with named layers (``relu3_4``...), any width,
+  optional batch norm; torchvision's ImageNet weights load by position.
+- ``taps``: the outputs of named layers of any module (:func:`~.taps.tap`), gradients
+  kept, the forward pass stopped after the deepest tapped layer.
 - ``released``: PAN, IMDN and CARN-M as modules whose state-dict keys match the released
   files.
 - ``registry``: :func:`build`, :func:`load_released` (published weights, sha256-checked),

@@ -31,6 +31,7 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck
 
 from .. import presets
+from ..models.vgg import VGG19Features
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -49,8 +50,10 @@ __all__ = [
 #: weight decay 1e-6, batch 64, 224 px crops, RandAugment N=1 M=1, flips).
 DEFAULT_CONFIG: dict[str, Any] = {
     # model
-    "backbone": "resnet18",  # resnet18 | resnet34 | resnet50 (the paper: resnet50)
-    "stages": 4,  # residual stages kept (1-4); fewer = cheaper, smaller receptive field
+    # resnet18 | resnet34 | resnet50 (the paper: resnet50) | vgg19_bn (VGG-19's conv trunk
+    # with batch norm, never ImageNet-initialised: the texture-loss chapter's loss network)
+    "backbone": "resnet18",
+    "stages": 4,  # stages kept (ResNet 1-4, VGG 1-5); fewer = cheaper, smaller field
     "width": 64,  # channels of the first stage (64 = torchvision's ResNet)
     "pretrained": "auto",  # "auto": ImageNet weights iff in the torch hub cache; True; False
     "reduce_dim": 128,  # D: channels after the 1x1 reduction
@@ -108,10 +111,13 @@ def merge_config(config: dict[str, Any] | str | None) -> dict[str, Any]:
             f"unknown classifier config keys {sorted(unknown)}; valid: {sorted(DEFAULT_CONFIG)}"
         )
     cfg = {**DEFAULT_CONFIG, **config}
-    if cfg["backbone"] not in _BACKBONES:
-        raise ValueError(f"backbone must be one of {list(_BACKBONES)}, got {cfg['backbone']!r}")
-    if cfg["stages"] not in (1, 2, 3, 4):
-        raise ValueError(f"stages must be 1-4, got {cfg['stages']!r}")
+    if cfg["backbone"] not in (*_BACKBONES, "vgg19_bn"):
+        raise ValueError(
+            f"backbone must be one of {[*_BACKBONES, 'vgg19_bn']}, got {cfg['backbone']!r}"
+        )
+    top = 5 if cfg["backbone"] == "vgg19_bn" else 4
+    if cfg["stages"] not in range(1, top + 1):
+        raise ValueError(f"stages must be 1-{top} for {cfg['backbone']}, got {cfg['stages']!r}")
     if cfg["pretrained"] not in ("auto", True, False):
         raise ValueError(f"pretrained must be 'auto', True or False, got {cfg['pretrained']!r}")
     for k in ("width", "reduce_dim", "codewords", "crop", "batch", "steps", "ckpt_every"):
@@ -241,6 +247,8 @@ def imagenet_weights_path(backbone: str) -> Path | None:
     Looks in ``torch.hub.get_dir()/checkpoints`` for the file torchvision would download;
     never downloads. Returns ``None`` when absent.
     """
+    if backbone not in _WEIGHT_ENUMS:  # vgg19_bn: layer names of its own, trained here
+        return None
     enum = getattr(tvm, _WEIGHT_ENUMS[backbone])
     cache = Path(torch.hub.get_dir()) / "checkpoints"
     for w in enum:
@@ -264,7 +272,10 @@ class DeepTEN(nn.Module):
         cfg = merge_config(config)
         self.classes: tuple[str, ...] = tuple(classes)
         self.config = cfg
-        self.trunk = _Trunk(cfg["backbone"], cfg["stages"], cfg["width"])
+        if cfg["backbone"] == "vgg19_bn":
+            self.trunk: nn.Module = VGG19Features(cfg["width"], bn=True, blocks=cfg["stages"])
+        else:
+            self.trunk = _Trunk(cfg["backbone"], cfg["stages"], cfg["width"])
         d, k = cfg["reduce_dim"], cfg["codewords"]
         self.reduce = nn.Sequential(
             nn.Conv2d(self.trunk.out_channels, d, 1), nn.BatchNorm2d(d), nn.ReLU(inplace=True)
@@ -318,6 +329,8 @@ def build_classifier(classes: Sequence[str], config: dict[str, Any] | str | None
                 + (
                     f"width={cfg['width']} differs from torchvision's 64"
                     if cfg["width"] != 64
+                    else "torchvision's VGG-19-BN layout is not this trunk's"
+                    if cfg["backbone"] == "vgg19_bn"
                     else f"none in {Path(torch.hub.get_dir()) / 'checkpoints'} (this code "
                     "never downloads; place torchvision's file there)"
                 )

@@ -1,0 +1,131 @@
+"""The texture-loss chapter's steps as functions: its data, its networks (trained per
+seed), the scores of every output, and the tables the chapter shows and writes.
+
+The chapter calls these in order; each returns plain tensors, dicts and DataFrames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..data.resize import hr_lr_pair
+from ..data.textures import TextureData
+from ..models import build
+from ..runtime import derive_seed
+from .composites import Composites, check_masks, make_composites, with_guides
+from .evaluate import classifier_correct, score_outputs, super_resolve_all
+from .lossnet import LossNetwork, texture_data
+
+__all__ = [
+    "ChapterData",
+    "chapter_data",
+    "classify_outputs",
+    "lr_of",
+    "mean_sd_table",
+    "score_seed",
+]
+
+
+def lr_of(hr: torch.Tensor, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The book's HR/LR pair of a batch (MATLAB bicubic, 8-bit LR): ``(hr, lr)``."""
+    return hr_lr_pair(hr, scale)
+
+
+@dataclass
+class ChapterData:
+    """Training composites (with masks as guide channels), test composites and their LR,
+    and single-texture test images with labels (for the texture classifier)."""
+
+    train_images: list[torch.Tensor]
+    test: Composites
+    test_hr: torch.Tensor
+    test_lr: torch.Tensor
+    classify_hr: torch.Tensor
+    classify_lr: torch.Tensor
+    classify_labels: torch.Tensor
+    classes: tuple[str, ...]
+
+
+def _per_class(
+    data: TextureData, n: int, size: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Up to ``n`` images per class, centre-cropped to ``size`` (smaller ones skipped)."""
+    gen = torch.Generator().manual_seed(derive_seed(seed, "classify"))
+    imgs, labs = [], []
+    labels = data.labels.tolist()
+    for c in range(len(data.classes)):
+        idx = [i for i, lab in enumerate(labels) if lab == c]
+        idx = [idx[i] for i in torch.randperm(len(idx), generator=gen)[:n].tolist()]
+        for i in idx:
+            x = data[i][0].float() / 255.0
+            h, w = x.shape[-2:]
+            if min(h, w) < size:
+                continue
+            y0, x0 = (h - size) // 2, (w - size) // 2
+            imgs.append(x[:, y0 : y0 + size, x0 : x0 + size])
+            labs.append(c)
+    return torch.stack(imgs), torch.tensor(labs)
+
+
+def chapter_data(spec: Mapping[str, Any], preset: str, seed: int = 0) -> ChapterData:
+    """Composites for training (from the texture train split) and testing (test split),
+    and the classification set, as the preset's ``texture_loss`` entry sizes them."""
+    train, test = texture_data(preset, seed)
+    size, scale = spec["composite_size"], spec["scale"]
+    tr = make_composites(train, spec["n_train"], size, spec["segments"], seed)
+    te = make_composites(test, spec["n_test"], size, spec["segments"], seed + 1)
+    check_masks(tr.images, tr.masks)
+    check_masks(te.images, te.masks)
+    test_hr, test_lr = lr_of(te.images, scale)
+    chr_, clab = _per_class(test, spec["classify_per_class"], size, seed)
+    chr_, clr = lr_of(chr_, scale)
+    return ChapterData(with_guides(tr), te, test_hr, test_lr, chr_, clr, clab, tuple(test.classes))
+
+
+def score_seed(
+    nets: Mapping[str, nn.Module],
+    data: ChapterData,
+    judge: LossNetwork,
+    scale: int,
+) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, torch.Tensor]]:
+    """Scores (:func:`~helpers.texture_loss.evaluate.score_outputs`) of bicubic, every
+    network of ``nets`` and HR on the test composites; returns ``(scores, outputs)``."""
+    models = {"bicubic": build("bicubic", scale), **nets}
+    outputs = super_resolve_all(models, data.test_lr, data.test_hr)
+    return score_outputs(outputs, judge, data.test.masks, scale), outputs
+
+
+def classify_outputs(
+    nets: Mapping[str, nn.Module], data: ChapterData, classifier: nn.Module, scale: int, crop: int
+) -> dict[str, np.ndarray]:
+    """Per single-texture test image, 1/0 whether the texture classifier names its class,
+    for bicubic, every network and HR."""
+    models = {"bicubic": build("bicubic", scale), **nets}
+    outputs = super_resolve_all(models, data.classify_lr, data.classify_hr)
+    return {
+        k: classifier_correct(classifier, v, data.classify_labels, crop) for k, v in outputs.items()
+    }
+
+
+def mean_sd_table(
+    per_seed: Sequence[Mapping[str, Mapping[str, np.ndarray]]], metrics: Sequence[str]
+) -> pd.DataFrame:
+    """Rows: outputs; columns: ``metric`` means over images, then mean and sd over seeds
+    (sd 0 with one seed), as ``"mean ± sd"`` strings plus numeric ``<metric>`` columns."""
+    names = list(per_seed[0])
+    rows = []
+    for n in names:
+        row: dict[str, Any] = {"output": n}
+        for m in metrics:
+            vals = np.array([float(np.mean(s[n][m])) for s in per_seed if n in s])
+            row[m] = float(vals.mean())
+            row[f"{m} (sd over seeds)"] = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("output")

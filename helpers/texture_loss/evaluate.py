@@ -1,0 +1,154 @@
+"""Scoring SR outputs for the texture-loss chapter, never with the loss network that
+trained them: distortion (PSNR, SSIM), the Gram and feature distances under a held-out
+judge network, per-segment Gram distance and bleeding at segment boundaries, sharpness,
+texture-classifier accuracy retained, and the same-texture retrieval proxy for Table 5.
+
+All inputs are (N, 3, H, W) float in [0, 1]; per-image outputs are float64 numpy (N,).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..metrics import psnr, ssim
+from ..models.evaluate import super_resolve
+from ..runtime import derive_seed
+from .gram import feature_distance, gram_distance
+from .lossnet import PAPER_LAYERS, LossNetwork
+
+__all__ = [
+    "boundary_band",
+    "classifier_correct",
+    "high_frequency_ratio",
+    "retrieval_2afc",
+    "score_outputs",
+    "super_resolve_all",
+]
+
+
+def super_resolve_all(
+    models: Mapping[str, nn.Module], lr: torch.Tensor, hr: torch.Tensor, batch: int = 16
+) -> dict[str, torch.Tensor]:
+    """``{"bicubic": ..., name: SR, ..., "HR": hr}``: every model's 8-bit SR of ``lr``
+    (batched, on CPU) plus the references. ``models`` should include ``"bicubic"``."""
+    out = {}
+    for name, m in models.items():
+        with torch.no_grad():
+            out[name] = torch.cat([super_resolve(m, x, label=name) for x in lr.split(batch)])
+    out["HR"] = hr
+    return out
+
+
+def high_frequency_ratio(sr: torch.Tensor, hr: torch.Tensor) -> np.ndarray:
+    """Sharpness relative to HR per image: energy of the discrete Laplacian of the grey SR
+    over that of the HR (1 = as much high-frequency content as HR; blur < 1)."""
+    k = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
+
+    def energy(x: torch.Tensor) -> torch.Tensor:
+        g = x.double().mean(1, keepdim=True)
+        return F.conv2d(g, k.double()).pow(2).mean((1, 2, 3))
+
+    return (energy(sr) / energy(hr).clamp_min(1e-12)).numpy()
+
+
+def boundary_band(masks: torch.Tensor, width: int) -> torch.Tensor:
+    """(N, K, H, W) one-hot masks -> the same masks restricted to pixels within ``width``
+    px of a segment boundary (where textures of two segments meet)."""
+    k = 2 * width + 1
+    grown = F.max_pool2d(masks, k, 1, width)
+    shrunk = -F.max_pool2d(-masks, k, 1, width)
+    band = ((grown - shrunk).sum(1, keepdim=True) > 0).to(masks.dtype)
+    return masks * band
+
+
+def score_outputs(
+    outputs: Mapping[str, torch.Tensor],
+    judge: LossNetwork,
+    masks: torch.Tensor,
+    scale: int,
+    layers: Sequence[str] = PAPER_LAYERS,
+    band: int = 4,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Per image and output: ``psnr`` and ``ssim`` (Y, border ``scale`` shaved), ``gram``
+    and ``feature`` distance to HR under ``judge``, ``segment_gram`` (per-segment Gram
+    distance, the guided loss's own measure), ``bleed_gram`` (the same within ``band`` px
+    of segment boundaries), ``hf_ratio`` (:func:`high_frequency_ratio`)."""
+    hr = outputs["HR"]
+    with torch.no_grad():
+        f_hr = judge.features(hr, layers)
+        banded = boundary_band(masks, band)
+        scores = {}
+        for name, sr in outputs.items():
+            f = judge.features(sr, layers)
+            scores[name] = {
+                "psnr": psnr(sr, hr, shave=scale).numpy(),
+                "ssim": ssim(sr, hr, shave=scale).numpy(),
+                "gram": gram_distance(f, f_hr).double().numpy(),
+                "feature": feature_distance(f, f_hr).double().numpy(),
+                "segment_gram": gram_distance(f, f_hr, masks).double().numpy(),
+                "bleed_gram": gram_distance(f, f_hr, banded).double().numpy(),
+                "hf_ratio": high_frequency_ratio(sr, hr),
+            }
+    return scores
+
+
+def classifier_correct(
+    classifier: nn.Module, images: torch.Tensor, labels: torch.Tensor, crop: int
+) -> np.ndarray:
+    """1.0 where the texture classifier's top-1 class of the centre ``crop`` of an image
+    equals ``labels`` (N,), else 0.0."""
+    h, w = images.shape[-2:]
+    c = min(crop, h, w)
+    y, x = (h - c) // 2, (w - c) // 2
+    with torch.no_grad():
+        logits = torch.cat([classifier(b) for b in images[..., y : y + c, x : x + c].split(32)])
+    return (logits.argmax(1).cpu() == labels.cpu()).double().numpy()
+
+
+def retrieval_2afc(
+    judge: LossNetwork,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    n: int,
+    size: int,
+    seed: int = 0,
+    layers: Sequence[str] = PAPER_LAYERS,
+) -> dict[str, np.ndarray]:
+    """The stated proxy for the paper's BAPPS 2AFC (Table 5), which needs human
+    judgements this book does not have: ``n`` triplets (a query crop of an image, another
+    crop of the same image, a crop of an image of another class); a distance answers
+    right when the same texture is nearer. Returns per triplet 1.0/0.0 for ``gram`` and
+    ``feature`` distance (ties count half). It tests texture identity, not the human
+    perception of distortions the paper's test measures."""
+    if len(set(labels.tolist())) < 2:
+        raise ValueError("same-texture triplets need images of at least 2 classes")
+    gen = torch.Generator().manual_seed(derive_seed(seed, "triplets", n, size))
+    h, w = images.shape[-2:]
+    if min(h, w) < size:
+        raise ValueError(f"crops of {size} px need images at least that big, got {h}x{w}")
+
+    def crop(i: int) -> torch.Tensor:
+        y = int(torch.randint(h - size + 1, (1,), generator=gen))
+        x = int(torch.randint(w - size + 1, (1,), generator=gen))
+        return images[i, :, y : y + size, x : x + size]
+
+    q, pos, neg = [], [], []
+    lab = labels.tolist()
+    for _ in range(n):
+        i = int(torch.randint(len(images), (1,), generator=gen))
+        others = [j for j in range(len(images)) if lab[j] != lab[i]]
+        j = others[int(torch.randint(len(others), (1,), generator=gen))]
+        q.append(crop(i)), pos.append(crop(i)), neg.append(crop(j))
+    q, pos, neg = torch.stack(q), torch.stack(pos), torch.stack(neg)
+    out = {}
+    with torch.no_grad():
+        fq, fp, fn = (judge.features(t, layers) for t in (q, pos, neg))
+        for name, dist in (("gram", gram_distance), ("feature", feature_distance)):
+            dp, dn = dist(fq, fp).double(), dist(fq, fn).double()
+            out[name] = ((dp < dn).double() + 0.5 * (dp == dn).double()).numpy()
+    return out
