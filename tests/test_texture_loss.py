@@ -376,3 +376,24 @@ def test_gram_beats_features_both_outcomes():
     assert v.outcome == "does not hold"
     both = {"a": {"gram": right, "feature": wrong}, "b": {"gram": wrong, "feature": right}}
     assert verdicts.gram_beats_features(both, 300).outcome == "partly"
+
+
+def test_findings_read_the_direction_from_the_numbers():
+    import pandas as pd
+
+    from helpers.texture_loss import analysis
+
+    def table(g_psnr, g_gram):
+        rows = {
+            "MSE": (25.0, 2.0, 0.1),
+            "TSRN-G": (g_psnr, g_gram, 0.3),
+            "feature loss": (24.0, 1.5, 0.2),
+            "TSRN-G, random net": (23.0, 2.5, 0.4),
+        }
+        return pd.DataFrame(rows, index=["psnr", "gram", "hf_ratio"]).T
+
+    worse = analysis.findings(table(22.5, 3.0))
+    assert "2.50 dB below" in worse[0] and "1.50x" in worse[0] and "farther from" in worse[0]
+    better = analysis.findings(table(26.0, 1.0))
+    assert "1.00 dB above" in better[0] and "closer to" in better[0]
+    assert "3.0x its high-frequency energy" in better[0]

@@ -27,6 +27,7 @@ __all__ = [
     "ChapterData",
     "chapter_data",
     "classify_outputs",
+    "findings",
     "lr_of",
     "mean_sd_table",
     "score_seed",
@@ -118,7 +119,8 @@ def mean_sd_table(
     per_seed: Sequence[Mapping[str, Mapping[str, np.ndarray]]], metrics: Sequence[str]
 ) -> pd.DataFrame:
     """Rows: outputs; columns: ``metric`` means over images, then mean and sd over seeds
-    (sd 0 with one seed), as ``"mean ± sd"`` strings plus numeric ``<metric>`` columns."""
+    as columns ``<metric>`` and ``<metric> (sd over seeds)`` (0 with one seed or an
+    infinite mean, e.g. HR's PSNR)."""
     names = list(per_seed[0])
     rows = []
     for n in names:
@@ -126,6 +128,35 @@ def mean_sd_table(
         for m in metrics:
             vals = np.array([float(np.mean(s[n][m])) for s in per_seed if n in s])
             row[m] = float(vals.mean())
-            row[f"{m} (sd over seeds)"] = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
+            # HR's PSNR is inf (identical images): no spread to report
+            spread = len(vals) > 1 and bool(np.isfinite(vals).all())
+            row[f"{m} (sd over seeds)"] = float(vals.std(ddof=1)) if spread else 0.0
         rows.append(row)
     return pd.DataFrame(rows).set_index("output")
+
+
+def findings(table: pd.DataFrame) -> list[str]:
+    """What the perception-distortion table says, as sentences computed from it (the
+    direction of every comparison is read from the numbers, never assumed). ``table``:
+    :func:`mean_sd_table` rows ``MSE``, ``TSRN-G``, ``feature loss``,
+    ``TSRN-G, random net`` with ``psnr``, ``gram``, ``hf_ratio``."""
+
+    def cmp(a: float, b: float, more: str, less: str) -> str:
+        return more if a > b else less
+
+    m, g = table.loc["MSE"], table.loc["TSRN-G"]
+    f, r = table.loc["feature loss"], table.loc["TSRN-G, random net"]
+    out = [
+        f"TSRN-G is {abs(g.psnr - m.psnr):.2f} dB {cmp(g.psnr, m.psnr, 'above', 'below')} the "
+        f"MSE network in PSNR, with {g.hf_ratio / m.hf_ratio:.1f}x its high-frequency energy "
+        f"({g.hf_ratio:.2f} of HR's against {m.hf_ratio:.2f}); under the judge its Gram "
+        f"distance to HR is {g.gram / m.gram:.2f}x the MSE network's "
+        f"({cmp(g.gram, m.gram, 'farther from', 'closer to')} HR's texture statistics).",
+        f"The feature loss keeps {f.hf_ratio:.2f} of HR's high-frequency energy against the "
+        f"Gram loss's {g.hf_ratio:.2f}, at {f.psnr - g.psnr:+.2f} dB, and its Gram distance is "
+        f"{f.gram / g.gram:.2f}x TSRN-G's.",
+        f"With random filters the Gram loss gives {r.hf_ratio:.2f} of HR's high-frequency "
+        f"energy ({r.hf_ratio / g.hf_ratio:.2f}x the trained network's), a judge Gram distance "
+        f"{r.gram / m.gram:.2f}x the MSE network's, and {r.psnr - m.psnr:+.2f} dB.",
+    ]
+    return out
