@@ -397,3 +397,38 @@ def test_findings_read_the_direction_from_the_numbers():
     better = analysis.findings(table(26.0, 1.0))
     assert "1.00 dB above" in better[0] and "closer to" in better[0]
     assert "3.0x its high-frequency energy" in better[0]
+
+
+def _bapps(root, human: float, n: int = 3) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for cat in ("cnn", "traditional"):
+        for k in ("ref", "p0", "p1", "judge"):
+            (root / cat / k).mkdir(parents=True)
+        for i in range(n):
+            ref = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+            noisy = np.clip(ref.astype(int) + rng.integers(-80, 80, ref.shape), 0, 255).astype(
+                np.uint8
+            )
+            Image.fromarray(ref).save(root / cat / "ref" / f"{i:06d}.png")
+            Image.fromarray(ref).save(root / cat / "p0" / f"{i:06d}.png")
+            Image.fromarray(noisy).save(root / cat / "p1" / f"{i:06d}.png")
+            np.save(root / cat / "judge" / f"{i:06d}.npy", np.array([human]))
+
+
+@pytest.mark.parametrize(("human", "expected"), [(0.0, 100.0), (1.0, 0.0), (0.25, 75.0)])
+def test_bapps_2afc_scores_as_lpips_does(tmp_path, human, expected):
+    # p0 is the reference itself: every distance finds it nearer, so the score is the
+    # share of people who agree (1 - h), LPIPS' score_2afc_dataset.
+    _bapps(tmp_path, human)
+    table, per = evaluate.bapps_2afc(_net(8), tmp_path)
+    assert set(table) == {"cnn", "traditional"} and table["cnn"]["n"] == 3
+    for cat in table.values():
+        assert cat["gram"] == pytest.approx(expected) and cat["feature"] == pytest.approx(expected)
+    assert per["gram"].shape == (6,)
+
+
+def test_bapps_2afc_without_the_data_says_what_it_expects(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no BAPPS 2AFC categories"):
+        evaluate.bapps_2afc(_net(), tmp_path / "none")

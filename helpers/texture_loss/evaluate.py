@@ -9,6 +9,7 @@ All inputs are (N, 3, H, W) float in [0, 1]; per-image outputs are float64 numpy
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ from .gram import feature_distance, gram_distance
 from .lossnet import PAPER_LAYERS, LossNetwork
 
 __all__ = [
+    "bapps_2afc",
     "boundary_band",
     "classifier_correct",
     "high_frequency_ratio",
@@ -152,3 +154,57 @@ def retrieval_2afc(
             dp, dn = dist(fq, fp).double(), dist(fq, fn).double()
             out[name] = ((dp < dn).double() + 0.5 * (dp == dn).double()).numpy()
     return out
+
+
+def bapps_2afc(
+    judge: LossNetwork,
+    root: str | Path,
+    layers: Sequence[str] = PAPER_LAYERS,
+    batch: int = 64,
+    limit: int | None = None,
+) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
+    """The paper's Table 5 test on a local copy of BAPPS' 2AFC validation set.
+
+    ``root`` holds BAPPS' layout (``<root>/<category>/{ref,p0,p1}/<name>.png`` and
+    ``judge/<name>.npy``, the fraction of people who found ``p1`` nearer ``ref``), e.g.
+    ``dataset/2afc/val`` of the LPIPS repository's download. The 2AFC score of a distance
+    is LPIPS' ``score_2afc_dataset``: per triplet ``(1 - h)`` when it finds ``p0`` nearer,
+    ``h`` when ``p1``, half when tied; averaged. Returns ``({category: {"gram", "feature",
+    "n"}}`` (scores in %), ``{"gram", "feature": per-triplet scores of all categories}``);
+    ``limit`` caps the triplets per category.
+    """
+    from PIL import Image  # lazy: only this test reads image files
+
+    root = Path(root)
+    cats = sorted(p for p in root.iterdir() if (p / "ref").is_dir()) if root.is_dir() else []
+    if not cats:
+        raise FileNotFoundError(
+            f"no BAPPS 2AFC categories under {root} (expected <category>/ref, p0, p1, judge)"
+        )
+
+    def load(paths: list[Path]) -> torch.Tensor:
+        arrs = [np.asarray(Image.open(p).convert("RGB"), np.float32) / 255.0 for p in paths]
+        return torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2)
+
+    out: dict[str, dict[str, float]] = {}
+    per: dict[str, list[np.ndarray]] = {"gram": [], "feature": []}
+    for cat in cats:
+        names = sorted(p.stem for p in (cat / "ref").glob("*.png"))[:limit]
+        human = np.array([float(np.load(cat / "judge" / f"{n}.npy").reshape(-1)[0]) for n in names])
+        d = {"gram": ([], []), "feature": ([], [])}
+        for s in range(0, len(names), batch):
+            chunk = names[s : s + batch]
+            ref, p0, p1 = (load([cat / k / f"{n}.png" for n in chunk]) for k in ("ref", "p0", "p1"))
+            with torch.no_grad():
+                fr, f0, f1 = (judge.features(t, layers) for t in (ref, p0, p1))
+                for name, dist in (("gram", gram_distance), ("feature", feature_distance)):
+                    d[name][0].append(dist(fr, f0).double().numpy())
+                    d[name][1].append(dist(fr, f1).double().numpy())
+        row: dict[str, float] = {"n": float(len(names))}
+        for name, (d0, d1) in d.items():
+            d0, d1 = np.concatenate(d0), np.concatenate(d1)
+            score = (d0 < d1) * (1 - human) + (d1 < d0) * human + (d0 == d1) * 0.5
+            row[name] = 100.0 * float(score.mean())
+            per[name].append(score)
+        out[cat.name] = row
+    return out, {k: np.concatenate(v) for k, v in per.items()}
