@@ -324,9 +324,19 @@ def _seed(rng, g_better: bool, psnr_lower: bool, n: int = 30) -> dict:
 def test_perceptual_at_lower_psnr_both_outcomes():
     rng = np.random.default_rng(0)
     assert verdicts.perceptual_at_lower_psnr([_seed(rng, True, True)] * 2, 300).holds
-    v = verdicts.perceptual_at_lower_psnr([_seed(rng, False, False)] * 2, 300)
-    assert v.outcome == "does not hold"
+    v = verdicts.perceptual_at_lower_psnr([_seed(rng, False, True)] * 2, 300)
+    assert v.outcome == "does not hold"  # lower PSNR alone is not the claim
     assert verdicts.perceptual_at_lower_psnr([_seed(rng, True, False)], 300).outcome == "partly"
+    # two judges: better under one only -> partly; under both -> holds
+    both, one = _seed(rng, True, True), _seed(rng, True, True)
+    for d, other_better in ((both, True), (one, False)):
+        for k in ("MSE", "TSRN-G"):
+            d[k]["gram:judge"] = d[k]["gram"]
+        d["MSE"]["gram:deepten"] = d["MSE"]["gram"]
+        d["TSRN-G"]["gram:deepten"] = d["MSE"]["gram"] * (0.6 if other_better else 1.3)
+    assert verdicts.perceptual_at_lower_psnr([both], 300).holds
+    v = verdicts.perceptual_at_lower_psnr([one], 300)
+    assert v.outcome == "partly" and set(v.numbers["gram_ratio"]) == {"judge", "deepten"}
 
 
 def test_feature_loss_blurs_both_outcomes():
@@ -397,6 +407,9 @@ def test_findings_read_the_direction_from_the_numbers():
     better = analysis.findings(table(26.0, 1.0))
     assert "1.00 dB above" in better[0] and "closer to" in better[0]
     assert "3.0x its high-frequency energy" in better[0]
+    two = table(22.5, 3.0)
+    two["gram:deepten"] = [4.0, 2.0, 1.0, 1.0]
+    assert "0.50x the MSE network's (closer to HR)" in analysis.findings(two)[1]
 
 
 def _bapps(root, human: float, n: int = 3) -> None:
@@ -432,3 +445,18 @@ def test_bapps_2afc_scores_as_lpips_does(tmp_path, human, expected):
 def test_bapps_2afc_without_the_data_says_what_it_expects(tmp_path):
     with pytest.raises(FileNotFoundError, match="no BAPPS 2AFC categories"):
         evaluate.bapps_2afc(_net(), tmp_path / "none")
+
+
+def test_deepten_judge_is_the_classifier_trunk_on_normalised_inputs():
+    from helpers.texture.deepten import build_classifier
+
+    torch.manual_seed(0)
+    clf = build_classifier(["a", "b"], {"stages": 2, "width": 8, "pretrained": False}).eval()
+    x = torch.rand(2, 3, 32, 32)
+    feats = evaluate.deepten_features(clf)(x)
+    assert list(feats) == ["layer1", "layer2"]
+    with torch.no_grad():
+        z = (x - clf.mean) / clf.std
+        t = clf.trunk
+        ref = t.layer2(t.layer1(t.maxpool(t.relu(t.bn1(t.conv1(z))))))
+    torch.testing.assert_close(feats["layer2"], ref)

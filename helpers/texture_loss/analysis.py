@@ -20,7 +20,7 @@ from ..data.textures import TextureData
 from ..models import build
 from ..runtime import derive_seed
 from .composites import Composites, check_masks, make_composites, with_guides
-from .evaluate import classifier_correct, score_outputs, super_resolve_all
+from .evaluate import classifier_correct, deepten_features, score_outputs, super_resolve_all
 from .lossnet import LossNetwork, texture_data
 
 __all__ = [
@@ -95,12 +95,16 @@ def score_seed(
     data: ChapterData,
     judge: LossNetwork,
     scale: int,
+    classifier: nn.Module | None = None,
 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, torch.Tensor]]:
     """Scores (:func:`~helpers.texture_loss.evaluate.score_outputs`) of bicubic, every
-    network of ``nets`` and HR on the test composites; returns ``(scores, outputs)``."""
+    network of ``nets`` and HR on the test composites, under ``judge`` and, when given,
+    the texture ``classifier``'s trunk as a second judge (``gram:deepten``); returns
+    ``(scores, outputs)``."""
     models = {"bicubic": build("bicubic", scale), **nets}
     outputs = super_resolve_all(models, data.test_lr, data.test_hr)
-    return score_outputs(outputs, judge, data.test.masks, scale), outputs
+    others = {"deepten": deepten_features(classifier)} if classifier is not None else None
+    return score_outputs(outputs, judge, data.test.masks, scale, others=others), outputs
 
 
 def classify_outputs(
@@ -159,4 +163,12 @@ def findings(table: pd.DataFrame) -> list[str]:
         f"energy ({r.hf_ratio / g.hf_ratio:.2f}x the trained network's), a judge Gram distance "
         f"{r.gram / m.gram:.2f}x the MSE network's, and {r.psnr - m.psnr:+.2f} dB.",
     ]
+    if "gram:deepten" in table.columns:
+        ratio = g["gram:deepten"] / m["gram:deepten"]
+        out.insert(
+            1,
+            f"Under the DeepTEN classifier's trunk (another architecture) TSRN-G's Gram "
+            f"distance is {ratio:.2f}x the MSE network's "
+            f"({cmp(ratio, 1.0, 'farther from', 'closer to')} HR).",
+        )
     return out

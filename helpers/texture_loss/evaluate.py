@@ -8,7 +8,7 @@ All inputs are (N, 3, H, W) float in [0, 1]; per-image outputs are float64 numpy
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ from torch import nn
 
 from ..metrics import psnr, ssim
 from ..models.evaluate import super_resolve
+from ..models.taps import tap
 from ..runtime import derive_seed
 from .gram import feature_distance, gram_distance
 from .lossnet import PAPER_LAYERS, LossNetwork
@@ -26,6 +27,7 @@ __all__ = [
     "bapps_2afc",
     "boundary_band",
     "classifier_correct",
+    "deepten_features",
     "high_frequency_ratio",
     "retrieval_2afc",
     "score_outputs",
@@ -68,6 +70,20 @@ def boundary_band(masks: torch.Tensor, width: int) -> torch.Tensor:
     return masks * band
 
 
+def deepten_features(classifier: nn.Module, stages: Sequence[str] | None = None):
+    """A second judge of another architecture: ``x -> {stage: (N, C, h, w)}``, the ResNet
+    trunk stages (``layer1``...) of the texture chapters' DeepTEN classifier, on inputs
+    in [0, 1] normalised as it was trained. Default: every stage of its trunk."""
+    trunk = classifier.trunk
+    names = list(stages or [f"layer{i + 1}" for i in range(trunk.stages)])
+
+    def features(x: torch.Tensor) -> dict[str, torch.Tensor]:
+        z = (x - classifier.mean.to(x.dtype)) / classifier.std.to(x.dtype)
+        return tap(trunk, z, names)
+
+    return features
+
+
 def score_outputs(
     outputs: Mapping[str, torch.Tensor],
     judge: LossNetwork,
@@ -75,14 +91,19 @@ def score_outputs(
     scale: int,
     layers: Sequence[str] = PAPER_LAYERS,
     band: int = 4,
+    others: Mapping[str, Callable[[torch.Tensor], Mapping[str, torch.Tensor]]] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
     """Per image and output: ``psnr`` and ``ssim`` (Y, border ``scale`` shaved), ``gram``
     and ``feature`` distance to HR under ``judge``, ``segment_gram`` (per-segment Gram
     distance, the guided loss's own measure), ``bleed_gram`` (the same within ``band`` px
-    of segment boundaries), ``hf_ratio`` (:func:`high_frequency_ratio`)."""
+    of segment boundaries), ``hf_ratio`` (:func:`high_frequency_ratio`), and
+    ``gram:<name>`` for ``judge`` (``gram:judge``) and every judge of ``others``
+    (``x -> {layer: features}``, e.g. :func:`deepten_features`)."""
     hr = outputs["HR"]
+    judges = {"judge": lambda x: judge.features(x, layers), **(others or {})}
     with torch.no_grad():
         f_hr = judge.features(hr, layers)
+        ref = {k: j(hr) for k, j in judges.items()}
         banded = boundary_band(masks, band)
         scores = {}
         for name, sr in outputs.items():
@@ -96,6 +117,8 @@ def score_outputs(
                 "bleed_gram": gram_distance(f, f_hr, banded).double().numpy(),
                 "hf_ratio": high_frequency_ratio(sr, hr),
             }
+            for k, j in judges.items():
+                scores[name][f"gram:{k}"] = gram_distance(j(sr), ref[k]).double().numpy()
     return scores
 
 
