@@ -316,6 +316,63 @@ TABLE: dict[str, dict[str, Any]] = {
                  "source": "imagenet", "judge_seed": 1, "classify_per_class": 40, "triplets": 2000,
                  "n_boot": 2000, "ablation_seeds": [0], "released": ["pan", "imdn"]},
     },
+    # Attribution prior (Zamfir 2022), x2 as the thesis. nets: a local network (EDSR, the
+    # EDSR-T analogue; finite receptive field) and a global one (RCAN: channel attention).
+    # tables: which of the thesis's tables a preset trains (the chapter says which it
+    # leaves out). embedded: EDSR 16x4 passes bicubic on the embedded test images after
+    # ~400 steps at lr 1e-3 (24 px LR patches, batch 8; 200 steps are 1.5 dB below it);
+    # a prior step costs ~2.5 plain ones on 24 px patches (the whole patch is inside the
+    # receptive field, so no crop), so the N_SSR table, w = 0.1 and 0.5 and the global
+    # network's large lambdas are left out: the cold run takes ~14 min on 2 shared cores
+    # (36 trainings with w = 0.1 too: ~15 min). overhead:
+    # measured on the thesis's batch (16 x 48 px LR). full: Table 4.1's settings (EDSR-T
+    # 16x64, RCAN-T 6 blocks x 64, 48 px, batch 16, lr 1e-4; 1000 epochs ~ 50k steps).
+    "prior": {
+        "smoke": {"scale": 2, "seeds": [0], "steps": 3, "batch": 2, "lr_patch": 24, "lr": 1e-3,
+                  "data": "embedded_train",
+                  "nets": {"local": {"arch": "edsr", "kwargs": {"n_feats": 4, "n_blocks": 1}},
+                           "global": {"arch": "rcan",
+                                      "kwargs": {"n_groups": 1, "n_blocks": 1, "n_feats": 4,
+                                                 "reduction": 2}}},
+                  "lambdas": [0.0, 1e-2], "global_lambdas": [0.0, 1e-2], "w": [0.5],
+                  "n_ssr": [2], "scenarios": ["global_random"], "regularisers": ["wd"],
+                  "test_sets": {"embedded_test": {"limit": 1, "crop": 96}}, "n_hard": 1,
+                  "lam_steps": 4, "n_boot": 100, "overhead": {"lr_patch": 24, "batch": 2,
+                                                              "reps": 1}},
+        "embedded": {"scale": 2, "seeds": [0, 1, 2], "steps": 400, "batch": 8, "lr_patch": 24,
+                     "lr": 1e-3, "data": "embedded_train",
+                     "nets": {"local": {"arch": "edsr", "kwargs": {"n_feats": 16, "n_blocks": 4}},
+                              "global": {"arch": "rcan", "kwargs": {"n_groups": 2, "n_blocks": 2,
+                                                                    "n_feats": 16}}},
+                     "lambdas": [0.0, 1e-4, 1e-2], "global_lambdas": [0.0, 1e-4], "w": [1.0],
+                     "n_ssr": [], "scenarios": ["global_similar", "local_random", "global_random"],
+                     "regularisers": ["wd", "one_block_fewer", "bn"],
+                     "test_sets": {"embedded_test": {}}, "n_hard": 4, "lam_steps": 20,
+                     "n_boot": 2000, "overhead": {"lr_patch": 48, "batch": 16, "reps": 5}},
+        "benchmark": {"scale": 2, "seeds": [0, 1, 2, 3, 4], "steps": 1000, "batch": 8,
+                      "lr_patch": 32, "lr": 1e-3, "data": "dtd10_train",
+                      "nets": {"local": {"arch": "edsr", "kwargs": {"n_feats": 16, "n_blocks": 6}},
+                               "global": {"arch": "rcan", "kwargs": {
+                                   "n_groups": 2, "n_blocks": 3, "n_feats": 16}}},
+                      "lambdas": [0.0, 1e-5, 1e-4, 1e-3, 1e-2], "global_lambdas": [0.0, 1e-5, 1e-4],
+                      "w": [0.1, 0.5, 1.0], "n_ssr": [2, 5],
+                      "scenarios": ["global_similar", "local_random", "global_random"],
+                      "regularisers": ["wd", "one_block_fewer", "bn"],
+                      "test_sets": {"set5": {}, "set14": {}}, "n_hard": 11, "lam_steps": 50,
+                      "n_boot": 2000, "overhead": {"lr_patch": 48, "batch": 16, "reps": 5}},
+        "full": {"scale": 2, "seeds": [0, 1, 2, 3], "steps": 50_000, "batch": 16, "lr_patch": 48,
+                 "lr": 1e-4, "data": "div2k_train",
+                 "nets": {"local": {"arch": "edsr", "kwargs": {"n_feats": 64, "n_blocks": 16}},
+                          "global": {"arch": "rcan", "kwargs": {"n_groups": 6, "n_blocks": 6,
+                                                                "n_feats": 64}}},
+                 "lambdas": [0.0, 1e-5, 1e-4, 5e-4, 1e-3, 5e-3, 1e-2],
+                 "global_lambdas": [0.0, 1e-5, 1e-4, 1e-3], "w": [0.1, 0.5, 1.0],
+                 "n_ssr": [2, 3], "scenarios": ["global_similar", "local_random", "global_random"],
+                 "regularisers": ["wd", "one_block_fewer", "bn"],
+                 "test_sets": {"set5": {}, "set14": {}, "b100": {}, "urban100": {}},
+                 "n_hard": 150, "lam_steps": 100, "n_boot": 2000,
+                 "overhead": {"lr_patch": 48, "batch": 16, "reps": 10}},
+    },
 }
 # fmt: on
 
@@ -387,6 +444,10 @@ CHAPTER_DEFAULTS: dict[str, dict[str, Any]] = {
         "datasets": lambda p: get("texture_patches", p)["test_sets"],
         "n_per_image": lambda p: get("texture_patches", p)["n_per_image"],
         "n_boot": lambda p: get("texture_patches", p)["n_boot"],
+    },
+    "attribution_prior": {
+        "seeds": lambda p: get("prior", p)["seeds"],
+        "lambdas": lambda p: get("prior", p)["lambdas"],
     },
 }
 

@@ -212,3 +212,59 @@ GONDAL_TSRN_CLAIMS: dict[str, str] = {
     "metric than the feature distance (Table 5, BAPPS 2AFC 'All': Gram 70.2/69.7/70.2 vs "
     "features 68.6/68.9/67.0 for SqueezeNet/AlexNet/VGG)",
 }
+
+
+# --- Zamfir, "Attribution priors for super-resolution" (MSc thesis, 2022), x2 PSNR (dB) ----
+# Seed text: shared/seeds/002_2b0621be556b8da1.txt. (mean, sd over 4 seeds; sets: Set5,
+# Set14, B100, Urban100, HardCases.)
+#: Table 4.2, EDSR-T, lambda_AP -> set -> (PSNR mean, sd); 0.0 is the baseline.
+ZAMFIR_PRIOR_LAMBDA_EDSR: dict[float, dict[str, tuple[float, float]]] = {
+    0.0: {"set5": (37.42, 0.0553), "set14": (33.01, 0.0319), "b100": (31.78, 0.0147),
+          "urban100": (30.60, 0.0239), "hard": (28.24, 0.0439)},
+    1e-4: {"set5": (37.44, 0.0257), "set14": (33.03, 0.0131), "b100": (31.78, 0.0121),
+           "urban100": (30.61, 0.0125), "hard": (28.26, 0.0342)},
+    5e-4: {"set5": (37.41, 0.0601), "set14": (33.02, 0.0203), "b100": (31.77, 0.0137),
+           "urban100": (30.61, 0.0269), "hard": (28.24, 0.0475)},
+    1e-3: {"set5": (37.39, 0.0597), "set14": (33.01, 0.0211), "b100": (31.76, 0.0177),
+           "urban100": (30.58, 0.0355), "hard": (28.22, 0.0581)},
+    5e-3: {"set5": (37.26, 0.0224), "set14": (32.92, 0.161), "b100": (31.71, 0.0049),
+           "urban100": (30.47, 0.0345), "hard": (28.08, 0.0537)},
+    1e-2: {"set5": (37.16, 0.0425), "set14": (32.84, 0.0310), "b100": (31.66, 0.0193),
+           "urban100": (30.28, 0.0251), "hard": (27.87, 0.0419)},
+}  # fmt: skip
+#: Table 4.2, RNAN-T (6 seeds): baseline and lambda = 1e-5 on HardCases.
+ZAMFIR_PRIOR_RNAN_HARD = {0.0: (28.45, 0.1206), 1e-5: (28.51, 0.0220), 1e-4: (28.49, 0.0319)}
+#: Table 4.3, EDSR-T HardCases by w (lambda = 1e-4).
+ZAMFIR_PRIOR_W_HARD = {0.1: 28.22, 0.5: 28.23, 1.0: 28.22, "sim": 28.26}
+#: Table 4.4, EDSR-T HardCases by N_SSR, local (7x7 window) and unconstrained (*).
+ZAMFIR_PRIOR_NSSR_HARD = {"local": {1: 28.26, 2: 28.23, 3: 28.23},
+                          "unconstrained": {1: 28.25, 2: 28.24, 3: 28.26}}  # fmt: skip
+#: Table 4.5, EDSR-T HardCases by scenario (Fig. 4.4; baseline 28.24).
+ZAMFIR_PRIOR_SCENARIO_HARD = {"local_similar": 28.26, "global_similar": 28.27,
+                              "local_random": 28.24, "global_random": 28.26}  # fmt: skip
+#: Table 4.6, EDSR-T regularisers, HardCases (baseline 28.24).
+ZAMFIR_PRIOR_REGULARISER_HARD = {"bn": 25.32, "wd": 25.28, "one_block_fewer": 28.16}
+#: Table 4.7, EDSR-T HardCases: total / on SSRs / on PoI, baseline -> prior. The
+#: baseline's total (32.24) is not Table 4.2's HardCases (28.24) for the same network.
+ZAMFIR_PRIOR_SSR_POI = {"baseline": {"total": 32.2438, "ssr": 32.2529, "poi": 32.2348},
+                        "prior": {"total": 32.3844, "ssr": 32.3559, "poi": 32.4129}}  # fmt: skip
+#: Sec. 4.6: training time with the prior (EDSR-B, 2080 RTX): x2, and twice the memory.
+ZAMFIR_PRIOR_TIME_FACTOR = 2.0
+#: Sec. 4.2/4.5: the settings of the prior (LR px): PoI 5x5, local window 7x7, global SSRs
+#: outside 11x11, 48 px LR crops, batch 16, Fig. 4.5's PoI 13x13 and +20 px sections.
+ZAMFIR_PRIOR_SETTINGS = {"poi": 5, "local_window": 7, "exclude": 11, "lr_patch": 48,
+                         "batch": 16, "fig45_poi": 13, "fig45_step": 20, "seeds": 4}  # fmt: skip
+#: The nine claims, as the chapter states them.
+ZAMFIR_PRIOR_CLAIMS: dict[str, str] = {
+    "lambda": "lambda_AP = 1e-4 improves EDSR-T slightly, most on HardCases (28.24 -> 28.26 "
+    "dB, 4 seeds; RNAN-T +0.06 dB at 1e-5); lambda = 1e-2 hurts (-0.26 Set5, -0.37 HardCases)",
+    "di": "the prior raises DI (Fig. 4.2), yet higher DI does not mean higher PSNR",
+    "w_sim": "w = Sim is as good as or better than a constant w (Table 4.3)",
+    "n_ssr": "more local SSRs do not help (Table 4.4)",
+    "random": "randomly chosen regions do about as well as self-similar ones (Table 4.5)",
+    "regularisers": "BN in blocks, weight decay or one block fewer do not give the gain "
+    "(Table 4.6)",
+    "ssr_poi": "PSNR measured on SSRs and PoIs improves (Table 4.7: +0.10 / +0.18 dB)",
+    "concentrated": "attribution norm stays concentrated near the PoI (Fig. 4.5)",
+    "time": "the prior doubles training time (Sec. 4.6)",
+}

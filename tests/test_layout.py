@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"models"},
     {"train"},
     {"networks"},
-    {"attribution", "texture", "ddr"},
+    {"attribution", "texture", "ddr", "prior"},
     {"texture_loss"},  # builds on texture (its classifier)
     {"plots"},
     {"book"},

@@ -6,6 +6,10 @@
   profiles, per-label PSNR, flips, examples, agreement);
 - ``ddr``: the degradation-semantics figures (inputs, projections, CHI per block,
   training curves).
+- ``texture_loss``: the texture-loss SR figures (a composite and its segments, training
+  curves, SR crops, the perception-distortion plane, the per-layer ablation).
+- ``prior``: the attribution-prior figures (extraction and input gradient, PSNR and DI
+  per lambda, attribution-norm sections).
 
 Functions take computed data and return a :class:`matplotlib.figure.Figure`; they compute
 nothing a verdict depends on. May import anything above (``helpers.data``, ``metrics``,
