@@ -51,6 +51,13 @@ def _missing(claim: str, what: str) -> Verdict:
     )
 
 
+def _decided(claim: str, rule: str, outcome: str, numbers: dict, text: str) -> Verdict:
+    """The verdict of ``claim`` by ``rule``, beside the thesis's statement."""
+    return Verdict(
+        claim, rule, outcome == "holds", outcome, numbers, text, ZAMFIR_PRIOR_CLAIMS[claim]
+    )
+
+
 def _few(claim: str, rule: str, n: int) -> Verdict:
     return Verdict(
         claim,
@@ -121,15 +128,7 @@ def lambda_effect(
         f"{rows['small/hard']['p_holm']:.3g}); lambda={large}: {d_l:+.3f} dB "
         f"({'below the baseline on every set' if large_ok else 'not below on every set'})."
     )
-    return Verdict(
-        claim,
-        rule,
-        outcome == "holds",
-        outcome,
-        {"comparisons": rows},
-        text,
-        ZAMFIR_PRIOR_CLAIMS[claim],
-    )
+    return _decided(claim, rule, outcome, {"comparisons": rows}, text)
 
 
 def di_not_psnr(di: Mapping[float, PerSeed], psnr: Mapping[float, PerSeed]) -> Verdict:
@@ -203,15 +202,7 @@ def w_sim(hard: Mapping[str, PerSeed]) -> Verdict:
         + ", ".join(f"w={k}: {r['delta']:+.3f} dB" for k, r in rows.items())
         + "."
     )
-    return Verdict(
-        claim,
-        rule,
-        outcome == "holds",
-        outcome,
-        {"comparisons": rows},
-        text,
-        ZAMFIR_PRIOR_CLAIMS[claim],
-    )
+    return _decided(claim, rule, outcome, {"comparisons": rows}, text)
 
 
 def more_ssr(hard: Mapping[int, PerSeed]) -> Verdict:
@@ -236,15 +227,7 @@ def more_ssr(hard: Mapping[int, PerSeed]) -> Verdict:
         + ", ".join(f"N={k}: {r['delta']:+.3f} dB" for k, r in rows.items())
         + "."
     )
-    return Verdict(
-        claim,
-        rule,
-        outcome == "holds",
-        outcome,
-        {"comparisons": rows},
-        text,
-        ZAMFIR_PRIOR_CLAIMS[claim],
-    )
+    return _decided(claim, rule, outcome, {"comparisons": rows}, text)
 
 
 def random_as_good(hard: Mapping[str, PerSeed]) -> Verdict:
@@ -275,15 +258,7 @@ def random_as_good(hard: Mapping[str, PerSeed]) -> Verdict:
         )
         + "."
     )
-    return Verdict(
-        claim,
-        rule,
-        outcome == "holds",
-        outcome,
-        {"comparisons": rows},
-        text,
-        ZAMFIR_PRIOR_CLAIMS[claim],
-    )
+    return _decided(claim, rule, outcome, {"comparisons": rows}, text)
 
 
 def regularisers_no_gain(
@@ -313,15 +288,7 @@ def regularisers_no_gain(
         + ", ".join(f"{k}: {r['delta']:+.3f} dB" for k, r in rows.items())
         + " on the hard cases."
     )
-    return Verdict(
-        claim,
-        rule,
-        outcome == "holds",
-        outcome,
-        {"comparisons": rows, "prior_delta": gain},
-        text,
-        ZAMFIR_PRIOR_CLAIMS[claim],
-    )
+    return _decided(claim, rule, outcome, {"comparisons": rows, "prior_delta": gain}, text)
 
 
 def ssr_poi_improve(base: Mapping[str, PerSeed], prior: Mapping[str, PerSeed]) -> Verdict:
@@ -344,15 +311,7 @@ def ssr_poi_improve(base: Mapping[str, PerSeed], prior: Mapping[str, PerSeed]) -
         f"prior minus baseline: SSRs {rows['ssr']['delta']:+.3f} dB, PoIs "
         f"{rows['poi']['delta']:+.3f} dB."
     )
-    return Verdict(
-        claim,
-        rule,
-        outcome == "holds",
-        outcome,
-        {"comparisons": rows},
-        text,
-        ZAMFIR_PRIOR_CLAIMS[claim],
-    )
+    return _decided(claim, rule, outcome, {"comparisons": rows}, text)
 
 
 def concentrated(
