@@ -40,6 +40,21 @@ LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, nn.Module], torch.T
 #: An evaluation callback takes ``(step, model)``: ``step`` updates done, model in eval mode.
 Callback = Callable[[int, nn.Module], None]
 
+
+def step_loss(
+    loss_fn: LossFn, model: nn.Module, lr: torch.Tensor, hr: torch.Tensor
+) -> torch.Tensor:
+    """One step's loss, ``loss_fn(model(lr), hr, lr, model)``. A loss that differentiates
+    the SR output with respect to the LR input says so with a method
+    ``needs_input_grad(model, lr) -> bool``; the forward then records the input's graph
+    (``lr`` becomes a leaf that requires grad), so that loss takes its input gradient from
+    this forward instead of running one of its own. Any other loss sees the plain forward."""
+    wants = getattr(loss_fn, "needs_input_grad", None)
+    if wants is not None and wants(model, lr):
+        lr = lr.detach().requires_grad_(True)
+    return loss_fn(model(lr), hr, lr, model)
+
+
 _BUILTIN_LOSSES: dict[str, LossFn] = {
     "l1": lambda sr, hr, lr, m: F.l1_loss(sr, hr),
     "l2": lambda sr, hr, lr, m: F.mse_loss(sr, hr),
@@ -355,7 +370,7 @@ def train(
             evaluate(step)
         lr, hr = sampler.sample(config.batch)
         lr, hr = lr.to(device, non_blocking=True), hr.to(device, non_blocking=True)
-        loss = loss_fn(model(lr), hr, lr, model)
+        loss = step_loss(loss_fn, model, lr, hr)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if config.grad_clip is not None:

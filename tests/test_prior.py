@@ -94,6 +94,18 @@ def test_extraction_finds_the_period_and_counts_flat_images():
     assert ssm.DEFAULTS["suppress"] // 2 < d <= ssm.DEFAULTS["local_window"] // 2
 
 
+@pytest.mark.parametrize("scenario", ["local_similar", "global_similar"])
+def test_chunked_maxima_search_equals_the_whole_block_bit_for_bit(photo_lr, scenario):
+    lr = torch.stack([photo_lr[0, :, y : y + 40, x : x + 40] for y, x in [(0, 0), (30, 50)]])
+    maps, corners = ssm.self_similarity_maps(lr, 5, torch.float32)
+    for n in (1, 3):
+        region = ssm._regions(40, 40, 5, corners, {**ssm.DEFAULTS, "n_ssr": n}, scenario)
+        whole = ssm._top_maxima_full(maps, region, n, 5)
+        for chunk in (1, 4, 7):
+            got = ssm.top_maxima(maps, region, n, 5, chunk)
+            assert torch.equal(got[0], whole[0]) and torch.equal(got[1], whole[1])
+
+
 def test_random_scenarios_use_their_own_generator_only():
     imgs = _stripes(3)
     torch.manual_seed(123)
@@ -158,6 +170,44 @@ def test_crop_gives_exactly_the_whole_patch_gradient(photo_lr):
         full[i, :, y : y + c, x : x + c] = g_crop[i]
     torch.testing.assert_close(full, g_full, rtol=1e-12, atol=1e-14)
     assert L.crop_margin(build("rcan", 2, n_groups=1, n_blocks=1, n_feats=4, reduction=2)) is None
+    # the margin is tight: one px less changes the gradient of a PoI away from the border
+    inner = torch.tensor([[17, 18], [17, 18]])
+    g_full, _ = L.poi_gradient(net, lr, inner, 5, None)
+    for m, equal in [(margin, True), (margin - 1, False)]:
+        g, off = L.poi_gradient(net, lr, inner, 5, m)
+        full = torch.zeros_like(g_full)
+        for i, (y, x) in enumerate(off.tolist()):
+            full[i, :, y : y + g.shape[-2], x : x + g.shape[-1]] = g[i]
+        assert torch.allclose(full, g_full, rtol=1e-12, atol=1e-14) is equal, m
+
+
+def test_reused_forward_gives_the_separate_forwards_gradient(photo_lr):
+    """A global network (no crop) takes the input gradient from the loop's own forward
+    (needs_input_grad, train.step_loss): the parameter gradient of L1 + lambda L_AP equals
+    the one with a forward of its own, and a local network with a smaller crop does not
+    ask for it."""
+    from helpers.train import step_loss
+
+    torch.manual_seed(0)
+    net = build("rcan", 2, n_groups=1, n_blocks=1, n_feats=4, reduction=2).double()
+    lr = torch.cat([photo_lr[..., :32, :32], photo_lr[..., 60:92, 60:92]]).double()
+    hr = torch.nn.functional.interpolate(lr, scale_factor=2)
+    prior = L.AttributionPrior(1e-1, scenario="global_similar")
+    assert prior.needs_input_grad(net, lr) and not L.AttributionPrior(0.0).needs_input_grad(net, lr)
+    grads = []
+    for reuse in (True, False):
+        prior.gen.manual_seed(0)
+        net.zero_grad()
+        if reuse:
+            loss = step_loss(prior, net, lr, hr)
+        else:
+            loss = prior(net(lr), hr, lr, net)  # lr without grad: a forward of its own
+        loss.backward()
+        grads.append(torch.cat([p.grad.flatten() for p in net.parameters()]))
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-10, atol=1e-13)
+    local = build("edsr", 2, n_feats=4, n_blocks=1)
+    assert not prior.needs_input_grad(local, torch.zeros(1, 3, 48, 48))  # a crop is cheaper
+    assert prior.needs_input_grad(local, torch.zeros(1, 3, 8, 8))  # the patch is the crop
 
 
 def test_ratios_in_unit_interval_and_loss_definition(photo_lr):

@@ -10,6 +10,7 @@ from helpers.models import (
     ConvOp,
     DeconvOp,
     UpOp,
+    analytic_reach,
     analytic_receptive_field,
     build,
     empirical_receptive_field,
@@ -26,6 +27,17 @@ def test_analytic_simple_chains() -> None:
     assert analytic_receptive_field([UpOp(2), ConvOp(3)], 2) == 2
     # FSRCNN's 9x9 deconvolution alone, stride 2, padding 4: 5 LR taps at phase 0.
     assert analytic_receptive_field([DeconvOp(9, 2, 4)], 2) == 5
+
+
+def test_analytic_reach_closed_forms() -> None:
+    # k 3x3 convs: k px each side, the interval symmetric (rf = 2 reach + 1).
+    assert analytic_reach([ConvOp(3)] * 3, 1) == 3
+    # conv, x2, HR conv: phase 0 sees [c-2, c+1], phase 1 [c-1, c+2] (rf 4, reach 2)
+    ops = [ConvOp(3), UpOp(2), ConvOp(3)]
+    assert (analytic_receptive_field(ops, 2), analytic_reach(ops, 2)) == (4, 2)
+    net = build("edsr", 2, n_feats=4, n_blocks=2)
+    assert net.receptive_reach == net.receptive_field // 2  # EDSR x2: even rf, reach rf / 2
+    assert build("rcan", 2, n_groups=1, n_blocks=1, n_feats=4, reduction=2).receptive_reach is None
 
 
 def test_analytic_rejects_bad_ops() -> None:

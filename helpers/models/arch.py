@@ -21,7 +21,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import resize
-from .receptive_field import ConvOp, DeconvOp, SpatialOp, UpOp, analytic_receptive_field
+from .receptive_field import (
+    ConvOp,
+    DeconvOp,
+    SpatialOp,
+    UpOp,
+    analytic_reach,
+    analytic_receptive_field,
+)
 
 #: DIV2K RGB mean on [0, 1], the mean EDSR/RCAN/NLSN subtract (rgb_range = 1).
 DIV2K_MEAN = (0.4488, 0.4371, 0.4040)
@@ -66,10 +73,13 @@ class _SRBase(nn.Module):
 
     scale: int
     receptive_field: int | None
+    receptive_reach: int | None = None
     pad_multiple: int = 1
 
     def _set_rf(self, ops: list[SpatialOp] | None) -> None:
         self.receptive_field = None if ops is None else analytic_receptive_field(ops, self.scale)
+        # LR px an LR box's outputs see beyond the box (an exact crop margin)
+        self.receptive_reach = None if ops is None else analytic_reach(ops, self.scale)
 
 
 class _HeadBodyTail(_SRBase):

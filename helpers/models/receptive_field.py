@@ -57,19 +57,9 @@ class DeconvOp:
 SpatialOp = ConvOp | UpOp | DeconvOp
 
 
-def analytic_receptive_field(ops: Sequence[SpatialOp], scale: int) -> int:
-    """Receptive field (LR px, full width) of a chain of spatial operations.
-
-    Args:
-        ops: the longest input-to-output path of the network, in forward order. Residual
-            and dense skips reach less far than this path, so they do not widen it; 1x1
-            convolutions and point-wise attention may be left out.
-        scale: the SR factor; the product of all up-sampling factors must equal it.
-
-    Returns:
-        The maximum over the ``scale**2`` sub-pixel phases (per axis: ``scale`` phases) of
-        the width of the LR interval one output pixel depends on.
-    """
+def _phase_intervals(ops: Sequence[SpatialOp], scale: int) -> list[tuple[int, int]]:
+    """Per output sub-pixel phase (per axis), the LR interval one output pixel depends on,
+    as offsets (lo, hi) from that pixel's own LR position (its HR index // scale)."""
     total = 1
     for op in ops:
         if isinstance(op, ConvOp):
@@ -85,7 +75,7 @@ def analytic_receptive_field(ops: Sequence[SpatialOp], scale: int) -> int:
         raise ValueError(f"the ops up-sample by {total}, but scale is {scale}")
     # A centre far from 0 keeps every interval away from the image border.
     centre = 10_000
-    widest = 0
+    out = []
     for phase in range(scale):
         lo = hi = centre * scale + phase
         for op in reversed(ops):
@@ -97,8 +87,32 @@ def analytic_receptive_field(ops: Sequence[SpatialOp], scale: int) -> int:
             else:
                 lo = math.ceil((lo + op.padding - op.kernel + 1) / op.stride)
                 hi = (hi + op.padding) // op.stride
-        widest = max(widest, hi - lo + 1)
-    return widest
+        out.append((lo - centre, hi - centre))
+    return out
+
+
+def analytic_receptive_field(ops: Sequence[SpatialOp], scale: int) -> int:
+    """Receptive field (LR px, full width) of a chain of spatial operations.
+
+    Args:
+        ops: the longest input-to-output path of the network, in forward order. Residual
+            and dense skips reach less far than this path, so they do not widen it; 1x1
+            convolutions and point-wise attention may be left out.
+        scale: the SR factor; the product of all up-sampling factors must equal it.
+
+    Returns:
+        The maximum over the ``scale**2`` sub-pixel phases (per axis: ``scale`` phases) of
+        the width of the LR interval one output pixel depends on.
+    """
+    return max(hi - lo + 1 for lo, hi in _phase_intervals(ops, scale))
+
+
+def analytic_reach(ops: Sequence[SpatialOp], scale: int) -> int:
+    """How far (LR px) beyond an LR box the outputs of that box's HR box can see: the
+    largest offset, over phases and both sides, of an output pixel's LR interval from the
+    pixel's own LR position. A crop with this margin around the box gives the box's
+    outputs exactly (``ops`` as :func:`analytic_receptive_field`)."""
+    return max(max(-lo, hi) for lo, hi in _phase_intervals(ops, scale))
 
 
 def param_count(model: nn.Module, trainable_only: bool = False) -> int:

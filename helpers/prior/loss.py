@@ -8,12 +8,16 @@ s_i = n_i / (n_PoI + n_i) (Eq. 3.7); L_AP = mean over images and SSRs of (s - w)
 (Eq. 3.6, 3.10: the mean runs over the images that have SSRs); total = L1 + lambda L_AP
 (Eq. 3.9).
 
-Cost: the loop's forward runs without an input gradient, so the prior needs a forward
-of its own. For a network with a finite receptive field (``model.receptive_field``, LR
-px) that forward runs on a crop of side + 2 m LR px (side: the PoI's; m = ceil(rf / 2) + 2,
-LAM's margin) around the PoI, clamped inside the patch: the PoI's outputs, hence A, are
-exactly those of the whole patch (A is zero beyond the receptive field; a crop edge inside the patch
-is more than the field's reach away from the PoI). Global networks use the whole patch.
+Cost. For a network with a finite receptive field (``model.receptive_field``, LR px)
+whose crop is smaller than the patch, the input gradient comes from a forward of its own
+on a crop of side + 2 m LR px (side: the PoI's; m: :func:`crop_margin`, the architecture's reach)
+around the PoI, clamped inside the patch: the PoI's outputs, hence A, are exactly those
+of the whole patch (A is zero beyond the receptive field; a crop edge inside the patch is
+more than the field's reach away from the PoI), and the crop's forward, input-gradient
+pass and double backward cost less than the whole patch's. Otherwise (global networks,
+or a patch inside the field) there is no second forward: the loss asks the loop for the
+input's graph (``needs_input_grad``, :func:`helpers.train.step_loss`) and differentiates
+the loop's own SR output.
 
 Pixel range: images in [0, 1] (the book's convention), so lambda multiplies an L1 in
 [0, 1] units; the thesis does not state its range (EDSR's code uses [0, 255], where the
@@ -53,10 +57,28 @@ def _check_w(w: Any) -> str | float:
 
 
 def crop_margin(model: nn.Module) -> int | None:
-    """LR px kept on each side of the PoI for the input-gradient forward (LAM's margin,
-    ceil(rf / 2) + 2), or ``None`` for a global network (no crop)."""
-    rf = getattr(unwrap(model), "receptive_field", None)
+    """LR px kept on each side of the PoI for the input-gradient forward, or ``None`` for a
+    global network (no crop): the architecture's exact reach
+    (:func:`helpers.models.analytic_reach`, ``receptive_reach``) where it declares one,
+    else LAM's margin ceil(rf / 2) + 2 from its receptive field."""
+    net = unwrap(model)
+    reach = getattr(net, "receptive_reach", None)
+    if reach is not None:
+        return int(reach)
+    rf = getattr(net, "receptive_field", None)
     return None if rf is None else math.ceil(rf / 2) + 2
+
+
+def crop_side(model: nn.Module, side: int, h: int, w: int, crop: bool = True) -> tuple[int, int]:
+    """(height, width) in LR px of the input-gradient pass for a ``side`` PoI in an h x w
+    patch: side + 2 :func:`crop_margin` clamped to the patch, or the patch (no crop)."""
+    return _crop_hw(side, crop_margin(model) if crop else None, h, w)
+
+
+def _crop_hw(side: int, margin: int | None, h: int, w: int) -> tuple[int, int]:
+    if margin is None:
+        return h, w
+    return min(h, side + 2 * margin), min(w, side + 2 * margin)
 
 
 def poi_gradient(
@@ -74,8 +96,7 @@ def poi_gradient(
         None or the crop would not be smaller) and the crop's top-left (B, 2) in the patch.
     """
     b, _, hh, ww = lr.shape
-    ch = hh if margin is None else min(hh, side + 2 * margin)
-    cw = ww if margin is None else min(ww, side + 2 * margin)
+    ch, cw = _crop_hw(side, margin, hh, ww)
     if margin is None:
         off = torch.zeros(b, 2, dtype=torch.long)
     else:
@@ -103,21 +124,42 @@ class PriorTerms:
         self.n_poi, self.n_ssr, self.s, self.w, self.loss = n_poi, n_ssr, s, w, loss
 
 
+def _reused_gradient(sr: torch.Tensor, lr: torch.Tensor, poi: torch.Tensor, side: int,
+                     idx: torch.Tensor) -> torch.Tensor:  # fmt: skip
+    """Input gradient (n, 3, H, W) of the summed ``sr`` over the PoIs of images ``idx``,
+    taken from the forward that made ``sr`` from ``lr`` (a leaf requiring grad)."""
+    s = sr.shape[-1] // lr.shape[-1]
+    keep = torch.zeros(lr.shape[0], dtype=sr.dtype)
+    keep[idx] = 1.0
+    hr_mask = box_masks(poi[:, None] * s, side * s, *sr.shape[-2:]) * keep[:, None, None, None]
+    (grad,) = torch.autograd.grad((sr * hr_mask.to(sr.dtype)).sum(), lr, create_graph=True)
+    return grad[idx]
+
+
 def prior_terms(
     model: nn.Module,
     lr: torch.Tensor,
     ext: Extraction,
     w: str | float = "sim",
     crop: bool = True,
+    sr: torch.Tensor | None = None,
 ) -> PriorTerms | None:
     """L_AP (Eq. 3.3-3.8) on the images of ``lr`` whose extraction is valid (``None``
-    when there is none). ``w``: ``"sim"`` (the SSM at each SSR, Eq. 3.8) or a constant."""
+    when there is none). ``w``: ``"sim"`` (the SSM at each SSR, Eq. 3.8) or a constant.
+    ``sr``: ``model(lr)`` with ``lr`` a leaf requiring grad, whose graph then gives the
+    input gradient (no forward of its own; the gradient is the same as the crop's or the
+    whole patch's, up to rounding)."""
     w = _check_w(w)
     idx = ext.valid.nonzero()[:, 0]
     if idx.numel() == 0:
         return None
     poi, ssr = ext.poi[idx], ext.ssr[idx]
-    grad, off = poi_gradient(model, lr[idx], poi, ext.side, crop_margin(model) if crop else None)
+    if sr is not None and lr.requires_grad:
+        grad = _reused_gradient(sr, lr, ext.poi, ext.side, idx)
+        off = torch.zeros(idx.numel(), 2, dtype=torch.long)
+    else:
+        margin = crop_margin(model) if crop else None
+        grad, off = poi_gradient(model, lr[idx], poi, ext.side, margin)
     a = grad.abs().sum(1, keepdim=True)  # l1 over channels, per pixel
     masks = box_masks(torch.cat([poi[:, None], ssr], 1), ext.side, *a.shape[-2:], off)
     norms = (a * masks.to(a.dtype)).sum((-2, -1))  # (n, 1 + N)
@@ -159,6 +201,15 @@ class AttributionPrior:
         return {"code": code, "lam": self.lam, "w": self.w, "seed": self.seed,
                 "crop": self.crop, **self.settings}  # fmt: skip
 
+    def needs_input_grad(self, model: nn.Module, lr: torch.Tensor) -> bool:
+        """True (the loop's forward keeps the input's graph, :func:`helpers.train.step_loss`)
+        when the prior is on and there is no crop smaller than the patch to run instead."""
+        h, w = lr.shape[-2:]
+        return self.lam != 0 and crop_side(model, int(self.settings["side"]), h, w, self.crop) == (
+            h,
+            w,
+        )
+
     def __call__(self, sr, hr, lr, model):
         rec = F.l1_loss(sr, hr)
         if self.lam == 0:
@@ -166,7 +217,7 @@ class AttributionPrior:
         ext = extract(lr, generator=self.gen, **self.settings)
         self.counts["images"] += lr.shape[0]
         self.counts["skipped"] += ext.n_skipped
-        terms = prior_terms(model, lr, ext, self.w, self.crop)
+        terms = prior_terms(model, lr, ext, self.w, self.crop, sr=sr)
         return rec if terms is None else rec + self.lam * terms.loss
 
     def state_dict(self) -> dict[str, Any]:

@@ -34,7 +34,15 @@ from ..metrics.content import to_grey
 from ..metrics.quality import psnr
 from ..models import build
 from ..models.evaluate import evaluate_sr, super_resolve
-from ..train import PatchSampler, TrainConfig, TrainResult, _training_pairs, config_key, train
+from ..train import (
+    PatchSampler,
+    TrainConfig,
+    TrainResult,
+    _training_pairs,
+    config_key,
+    step_loss,
+    train,
+)
 from .loss import AttributionPrior, WeightDecayL1, crop_margin, poi_gradient
 from .ssm import box_masks, extract, ncc_maps
 
@@ -229,7 +237,8 @@ def overhead(
     after a warm-up) and activation memory (:func:`_saved_bytes`) of plain L1 and of L1 +
     prior on the *same* batch and weights (a fresh network; the extraction module
     included), and their ratios (``time_ratio``: of the medians; also the median of the
-    per-repeat ratios)."""
+    per-repeat ratios); ``extraction_s``: the extraction module alone, part of the prior
+    step (the rest is the input-gradient pass and its double backward)."""
     config, fn = build_run(cfg, net, variant, seed)
     torch.manual_seed(seed)
     model = build(config.model, config.scale, **config.model_kwargs).train()
@@ -242,11 +251,12 @@ def overhead(
     def step(loss_fn):
         def run():
             model.zero_grad(set_to_none=True)
-            loss_fn(model(lr), hr_b, lr, model).backward()
+            step_loss(loss_fn, model, lr, hr_b).backward()
 
         return run
 
     fns = {"plain": step(lambda sr, h, x, m: plain(sr, h)), "prior": step(fn)}
+    fns["extraction"] = lambda: extract(lr, generator=torch.Generator(), **fn.settings)
     for run in fns.values():  # warm-up
         run()
     times: dict[str, list[float]] = {k: [] for k in fns}
@@ -258,7 +268,8 @@ def overhead(
     out: dict[str, Any] = {}
     for name, run in fns.items():
         out[f"{name}_s"] = statistics.median(times[name])
-        out[f"{name}_bytes"] = _saved_bytes(run)
+        if name != "extraction":
+            out[f"{name}_bytes"] = _saved_bytes(run)
     ratios = [p / q for p, q in zip(times["prior"], times["plain"], strict=True)]
     out["time_ratio_median_of_pairs"] = statistics.median(ratios)
     out["time_ratio"] = out["prior_s"] / out["plain_s"]
