@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import cache
+from . import cache, sweep
 from .data import load_images
 from .data.resize import hr_lr_pair, modcrop
 from .models import build, unwrap, weights_digest
@@ -401,3 +401,16 @@ def train(
     if callback is not None:
         evaluate(step)
     return TrainResult(model.eval(), config, key, path, seconds, history, False)
+
+
+def _train_quietly(config: TrainConfig) -> str:
+    """A sweep job: train ``config`` into the cache (or find it there); its key."""
+    return train(config, progress=False).key
+
+
+def prefetch(configs: list[TrainConfig], executor: str | None = None) -> None:
+    """Train every config (no custom loss) on the sweep executor
+    (:func:`helpers.sweep.prefetch`: on Dask, the workers fill the cache and the caller's
+    own :func:`train` calls then load; locally nothing happens here and the caller's calls
+    train in order). Workers train on their own default device."""
+    sweep.prefetch(_train_quietly, configs, executor)

@@ -12,7 +12,18 @@ HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 
 #: Layers, lowest first; a module may import from its own layer or a lower one only.
 LAYERS: list[set[str]] = [
-    {"runtime", "io", "results", "published", "presets", "parameters", "files", "cache", "verdict"},
+    {
+        "runtime",
+        "io",
+        "results",
+        "published",
+        "presets",
+        "parameters",
+        "files",
+        "cache",
+        "verdict",
+        "sweep",
+    },
     {"data"},
     {"metrics"},
     {"models"},
@@ -25,7 +36,7 @@ LAYERS: list[set[str]] = [
 ]
 #: Lazy imports allowed inside functions: heavy or optional third-party packages only.
 LAZY_OK = {"lpips", "papermill", "jupyter_client", "tqdm", "PIL", "torch", "spandrel",
-           "safetensors", "skimage", "umap"}  # fmt: skip
+           "safetensors", "skimage", "umap", "distributed", "dask"}  # fmt: skip
 MAX_LINES = 600
 
 

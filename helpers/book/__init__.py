@@ -12,12 +12,14 @@
   stripped from the executed copy.
 - ``runner``: :class:`Book` (execution with papermill, the HTML build) and the CLI
   (``python -m helpers.book``: :func:`run`, :func:`main`).
+- ``parallel``: ``--executor dask``: independent chapters at once on a Dask cluster, each
+  after the chapters whose cached networks it reuses (:data:`~helpers.book.parallel.AFTER`).
 
 Imports run one way: ``chapters`` and ``lock`` use ``errors`` (``output`` nothing);
-``plan`` and ``builtwith`` use ``chapters``; ``runner`` uses them all (and
-``environment``).
-May import: ``helpers.presets``, ``helpers.parameters`` and ``helpers.files`` only
-(chapters run in kernels; the runner stays light).
+``plan`` and ``builtwith`` use ``chapters``; ``parallel`` uses ``plan``, ``environment``
+and ``errors``; ``runner`` uses them all.
+May import: ``helpers.presets``, ``helpers.parameters``, ``helpers.files`` and
+``helpers.sweep`` only (chapters run in kernels; the runner stays light: no torch).
 """
 
 from ..presets import PRESETS

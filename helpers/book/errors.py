@@ -31,6 +31,14 @@ class ChapterFailed(BookError):
         self.output = output
         super().__init__(message)
 
+    def __reduce__(self):  # picklable, so a failure on a Dask worker reaches the runner
+        kwargs = {"cell_index": self.cell_index, "source": self.source, "output": self.output}
+        return (_chapter_failed, (self.chapter, str(self), kwargs))
+
+
+def _chapter_failed(chapter: str, message: str, kwargs: dict) -> ChapterFailed:
+    return ChapterFailed(chapter, message, **kwargs)
+
 
 class HtmlBuildFailed(BookError):
     """Jupyter Book exited non-zero."""

@@ -13,6 +13,7 @@ Usage::
     python -m helpers.book --only lam -y "models: [edsr_m, /path/to/my_x4.pth]"
     python -m helpers.book --list                            # chapters and their parameters
     python -m helpers.book --html-only                       # rebuild HTML from executed copies
+    python -m helpers.book --executor dask --workers 2       # independent chapters in parallel
 
 The presets (``smoke``, ``embedded``, ``benchmark``, ``full``) are those of
 :mod:`helpers.presets` (README.md, "Presets"). Bad input (an unknown chapter, preset or
@@ -46,6 +47,7 @@ import yaml
 
 from ..files import write_text
 from ..presets import PRESETS
+from . import parallel
 from .builtwith import BUILT_WITH, _duration, _sha256, built_with_page, write_favicon_ico
 from .chapters import Chapter, _append_to_toc, _prune_toc, load_chapters, read_toc
 from .environment import REPO_ROOT, git_commit, kernel_environment
@@ -112,6 +114,7 @@ class Book:
         environment: dict[str, Any] | None = None,
         commit: str | None = None,
         on_progress: Callable[[str], None] | None = None,
+        sync: bool = True,
     ) -> dict[str, Any]:
         """Execute one chapter with papermill into the build copy; return its run record.
 
@@ -120,12 +123,14 @@ class Book:
         executed copy (:mod:`helpers.book.output`).
 
         The kernel's working directory is the build copy, so paths relative to the book
-        folder work. Raises :class:`ChapterFailed` naming the failing cell.
+        folder work. Raises :class:`ChapterFailed` naming the failing cell. ``sync=False``
+        skips refreshing the build copy (chapters run in parallel: the runner did it once).
         """
         import papermill as pm
         from papermill.exceptions import PapermillExecutionError
 
-        self.sync_copy()
+        if sync:
+            self.sync_copy()
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.results_dir.mkdir(parents=True, exist_ok=True)
         record_path = self.runs_dir / f"{chapter.name}.json"
@@ -454,6 +459,23 @@ def _parser() -> argparse.ArgumentParser:
         "--html-dir", type=Path, default=None, help="default: BOOK/_build/html (replaced whole)"
     )
     p.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (no limit)")
+    p.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="local: chapters one after another (default); dask: independent chapters in "
+        "parallel on a Dask cluster (helpers.book.parallel)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="with --executor dask: a running scheduler (tcp://host:8786); default: a "
+        "LocalCluster on this machine",
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="with --executor dask: LocalCluster processes (2)"
+    )
     p.add_argument("--strict", action="store_true", help="treat Sphinx warnings as errors")
     p.add_argument("--list", action="store_true", help="list chapters and parameters, then exit")
     mode = p.add_mutually_exclusive_group()
@@ -492,6 +514,10 @@ def run(argv: Sequence[str] | None = None) -> int:
                 index = book.build_html(strict=args.strict, quiet=False)
             print(f"HTML: {index}")
             return 0
+        if args.executor == "local" and (args.scheduler or args.workers is not None):
+            raise BookError("--scheduler and --workers go with --executor dask")
+        if args.workers is not None and args.workers < 1:
+            raise BookError(f"--workers must be >= 1, got {args.workers}")
         plan = book.plan(
             preset=args.preset,
             only=args.only,
@@ -501,7 +527,16 @@ def run(argv: Sequence[str] | None = None) -> int:
             kernel=args.kernel,
         )
         with book.locks(html=not args.no_html):
-            _execute_plan(book, plan, cell_timeout=args.cell_timeout)
+            if args.executor == "dask":
+                parallel.execute(
+                    book,
+                    plan,
+                    cell_timeout=args.cell_timeout,
+                    scheduler=args.scheduler,
+                    workers=args.workers,
+                )
+            else:
+                _execute_plan(book, plan, cell_timeout=args.cell_timeout)
             if args.no_html:
                 print(f"executed copies: {book.copy_dir}; results: {book.results_dir}")
                 return 0

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from .. import presets
-from ..train import TrainConfig, TrainResult, train
+from ..train import TrainConfig, TrainResult, prefetch, train
 from .zoo import MEMBERS, recipe_config
 
 FSRCNN_SHRINK = 12  # FSRCNN's s, fixed across the family (the paper varies d and m)
@@ -191,6 +191,8 @@ def train_family(
         raise ValueError(f"on_failure must be 'raise' or 'skip', got {on_failure!r}")
     t0 = time.perf_counter()
     run = FamilyRun({}, {})
+    if train_fn is train:  # a sweep (on Dask when $HELPERS_EXECUTOR says so)
+        prefetch([member_config(m, scale, preset, seed) for m in members])
     for m in members:
         cfg = member_config(m, scale, preset, seed)
         try:

@@ -39,7 +39,7 @@ from .. import cache, presets
 from ..models import RELEASED, SRModel, build, load_released, load_spandrel
 from ..models.receptive_field import empirical_receptive_field
 from ..runtime import resolve_device
-from ..train import train
+from ..train import TrainConfig, prefetch, train
 from . import family, zoo
 
 Origin = Literal["zoo", "family", "released", "file", "callable"]
@@ -306,6 +306,13 @@ def _measured_receptive_field(model: SRModel) -> int | None:
 # ---------------------------------------------------------------------------- loading
 
 
+def _trained_config(e: ModelEntry, scale: int, preset: str, seed: int) -> TrainConfig:
+    """The training config of a zoo or family entry."""
+    if e.origin == "zoo":
+        return zoo.zoo_config(e.target, scale, preset, seed)
+    return family.member_config(e.target, scale, preset, seed)
+
+
 def _load_trained(
     e: ModelEntry, scale: int, preset: str, seed: int, device: torch.device, progress: bool
 ) -> SRModel:
@@ -313,7 +320,7 @@ def _load_trained(
     if e.origin == "zoo":
         run = zoo.zoo_model(e.target, scale, preset, seed=seed, device=device, progress=progress)
     else:
-        cfg = family.member_config(e.target, scale, preset, seed)
+        cfg = _trained_config(e, scale, preset, seed)
         run = train(cfg, device=device, progress=progress, desc=f"{e.name} x{scale}")
     return SRModel(
         run.model, name=e.name, device=device, origin=e.origin, train_steps=run.config.steps
@@ -484,7 +491,8 @@ def resolve_many(
             _precheck_trained(e, scale)
         else:
             out[e.name] = _load(e, scale, preset, seed, dev, progress)
-    for e in parsed:
-        if e.origin in _TRAINED:
-            out[e.name] = _load(e, scale, preset, seed, dev, progress)
+    trained = [e for e in parsed if e.origin in _TRAINED]
+    prefetch([_trained_config(e, scale, preset, seed) for e in trained])  # a sweep (Dask)
+    for e in trained:
+        out[e.name] = _load(e, scale, preset, seed, dev, progress)
     return {e.name: out[e.name] for e in parsed}

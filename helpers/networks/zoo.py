@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from .. import presets
-from ..train import TrainConfig, TrainResult, train
+from ..train import TrainConfig, TrainResult, prefetch, train
 
 #: name -> (registry architecture, size keyword arguments)
 MEMBERS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -67,3 +67,18 @@ def zoo_model(
     """Train (once) or load zoo member ``name``; see :func:`helpers.train.train`."""
     cfg = zoo_config(name, scale, preset, seed)
     return train(cfg, device=device, progress=progress, desc=f"{name} x{scale}")
+
+
+def train_zoo(
+    names: list[str],
+    scales: list[int],
+    preset: str,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+) -> dict[tuple[str, int], TrainResult]:
+    """Every member at every scale, ``{(name, scale): TrainResult}`` in that order, trained
+    once (cached) or loaded; the trainings are a sweep (:func:`helpers.train.prefetch`:
+    in parallel on Dask when ``$HELPERS_EXECUTOR`` says so)."""
+    jobs = [(n, s) for s in scales for n in names]
+    prefetch([zoo_config(n, s, preset, seed) for n, s in jobs])
+    return {(n, s): zoo_model(n, s, preset, seed=seed, device=device) for n, s in jobs}

@@ -9,12 +9,14 @@ training.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .. import sweep
 from .runs import score, train_variant
 from .stats import compare
 
@@ -73,10 +75,17 @@ def run(
     label -> seed -> TrainResult / set -> image -> PSNR."""
     results: dict[str, dict[int, Any]] = {}
     scores: dict[str, dict[int, dict]] = {}
+    jobs = [(dict(v), s) for v in variants.values() for s in seeds]
+    sweep.prefetch(functools.partial(_train_job, dict(cfg), net), jobs)  # Dask: in parallel
     for label, v in variants.items():
         results[label] = {s: train_variant(cfg, net, v, s, device) for s in seeds}
         scores[label] = {s: score(r, sets, device) for s, r in results[label].items()}
     return results, scores
+
+
+def _train_job(cfg: dict, net: str, job: tuple[dict, int]) -> str:
+    """A sweep job: train (or find) one variant at one seed; its cache key."""
+    return train_variant(cfg, net, job[0], job[1]).key
 
 
 def set_means(scores: Mapping[str, Mapping[int, Mapping]], test_set: str = "hard"):
