@@ -10,11 +10,13 @@ the chapter and cell and leave no HTML behind.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 from conftest import FIXTURES, REPO, make_tiny_book
 
@@ -392,6 +394,12 @@ def test_runner_end_to_end_then_failure(tiny_book: Path, tmp_path: Path, sr_kern
     results = json.loads((build / "results" / "tiny_chapter.json").read_text())
     assert results["preset"] == "smoke" and results["seed"] == 5
     assert "chapters (smoke)" in ok.stderr  # the progress bar over chapters
+    assert re.search(r"tiny_chapter: cell \d+/\d+", ok.stderr)  # and the cell it is at
+    assert record["cell_seconds"] and all(s >= 0 for _, s, _ in record["cell_seconds"])
+    assert "Seconds per cell" in page
+    executed = nbformat.read(build / "book" / "tiny_chapter.ipynb", as_version=4).cells
+    injected = [c for c in executed if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and "hide-input" in injected[0].metadata.tags  # folded in the page
 
     failing = ["--preset", "smoke", "--only", "tiny_chapter", "-p", "fail", "True"]
     kept = _cli(*common, "--no-html", *failing)  # builds no HTML: leaves the last one alone

@@ -115,6 +115,26 @@ def built_with_page(
             "",
         ]
 
+    timed = [(c, records[c.name].get("cell_seconds")) for c in notebooks if c.name in records]
+    timed = [(c, cells) for c, cells in timed if cells]
+    if timed:
+        out += [
+            "## Seconds per cell",
+            "",
+            "Each code cell's wall time (papermill's cell metadata), the slowest first; the "
+            "cell index counts every cell of the executed copy, the injected parameters too.",
+            "",
+        ]
+        for chapter, cells in timed:
+            slow = sorted(cells, key=lambda r: -r[1])
+            rows = [[i, f"{s:.2f}", line.replace("`", "'")] for i, s, line in slow]
+            out += [
+                f":::{{dropdown}} {chapter.title}",
+                "",
+                _table(["cell", "s", "first line"], rows),
+            ]
+            out += ["", ":::", ""]
+
     out += ["## Environment", ""]
     envs: dict[str, tuple[dict[str, Any], list[str]]] = {}
     for name, rec in records.items():

@@ -10,8 +10,10 @@ published page shows results, not progress.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -79,3 +81,86 @@ def strip_progress(path: str | Path) -> int:
     if changed:
         nbformat.write(nb, path)
     return changed
+
+
+#: Cells folded in the published page (``hide-input``): papermill's injected parameters.
+FOLD_TAGS = ("injected-parameters",)
+
+
+def tidy_executed(path: str | Path) -> list[list]:
+    """Make an executed notebook a reader's page, in place, and return its code cells'
+    times: progress bars and tqdm's widget warning removed (:func:`strip_progress`),
+    papermill's injected-parameters cell folded (``hide-input``, as the chapters tag their
+    setup cells), and ``[[cell index, seconds, first line], ...]`` from papermill's
+    per-cell metadata (index 0-based in the executed copy; seconds rounded to 0.01)."""
+    strip_progress(path)
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    folded, times = False, []
+    for i, cell in enumerate(nb.cells):
+        tags = cell.metadata.setdefault("tags", [])
+        if any(t in tags for t in FOLD_TAGS) and "hide-input" not in tags:
+            tags.append("hide-input")
+            folded = True
+        if not tags:
+            del cell.metadata["tags"]
+        seconds = cell.metadata.get("papermill", {}).get("duration")
+        if cell.cell_type == "code" and seconds is not None:
+            first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
+            times.append([i, round(float(seconds), 2), first[:60]])
+    if folded:
+        nbformat.write(nb, path)
+    return times
+
+
+class _CellProgress(logging.Filter):
+    """Papermill's "Executing Cell k" records -> ``on_cell(k)`` (1-based, every cell,
+    markdown too). It drops papermill's INFO records (turned on only to see these) and its
+    copies of the kernel's output (stderr is logged as WARNING; the log file has it), so
+    nothing of the kernel reaches the terminal or a logging handler a user configured."""
+
+    _START = re.compile(r"^Executing Cell (\d+)")
+
+    def __init__(self, on_cell: Callable[[int], None]) -> None:
+        super().__init__()
+        self.on_cell = on_cell
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        m = self._START.match(record.getMessage())
+        if m:
+            self.on_cell(int(m.group(1)))
+        return record.levelno > logging.INFO and record.funcName != "log_output_message"
+
+
+@contextlib.contextmanager
+def cell_progress(on_cell: Callable[[int], None]) -> Iterator[None]:
+    """While papermill runs with ``log_output=True``: ``on_cell(k)`` as cell k starts."""
+    logger = logging.getLogger("papermill")
+    level, flt = logger.level, _CellProgress(on_cell)
+    logger.setLevel(logging.INFO)
+    logger.addFilter(flt)
+    try:
+        yield
+    finally:
+        logger.removeFilter(flt)
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def quiet_papermill() -> Iterator[None]:
+    """Silence papermill's "Passed unknown parameter" for annotations it cannot parse.
+
+    Its cell inspection reads only simple annotations (``int``, ``list[str]``), not
+    ``int | None`` or ``Literal[...]``; the runner has checked every name and value itself
+    (:mod:`helpers.book.plan`), so the warning would only mislead.
+    """
+    logger = logging.getLogger("papermill")
+
+    def keep(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Passed unknown parameter")
+
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)

@@ -27,17 +27,15 @@ codes: 0 success, 1 a chapter or the HTML build failed, 2 bad input.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
-import logging
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +51,7 @@ from .chapters import Chapter, _append_to_toc, _prune_toc, load_chapters, read_t
 from .environment import REPO_ROOT, git_commit, kernel_environment
 from .errors import BookError, ChapterFailed, HtmlBuildFailed, IncompleteBuild
 from .lock import FolderLock, Locks
-from .output import KernelStream, strip_progress
+from .output import KernelStream, cell_progress, quiet_papermill, tidy_executed
 from .plan import DEFAULT_KERNEL, Plan, make_plan
 
 #: Never copied into the build copy (``results`` is where chapters run by hand write).
@@ -153,12 +151,28 @@ class Book:
         injected = dict(parameters)
         if "results_dir" in injected:
             injected["results_dir"] = os.path.relpath(injected["results_dir"], self.copy_dir)
+        # the terminal line: "cell k/n" and the kernel's latest progress bar
+        n_cells = len(nbformat.read(chapter.path, as_version=4).cells) + 1  # + injected
+        shown = {"cell": 0, "line": ""}
+
+        def show(**change: Any) -> None:
+            shown.update(change)
+            if on_progress is not None:
+                line = f" {shown['line']}" if shown["line"] else ""
+                on_progress(f"cell {shown['cell']}/{n_cells}{line}")
+
+        def on_cell(k: int) -> None:
+            show(cell=k, line="")
+
+        def on_line(line: str) -> None:
+            show(line=line)
+
         started = dt.datetime.now(dt.UTC)
         t0 = time.perf_counter()
         try:
             try:
-                with _quiet_papermill(), log_path.open("w") as log:
-                    stream = KernelStream(log, on_progress)
+                with quiet_papermill(), cell_progress(on_cell), log_path.open("w") as log:
+                    stream = KernelStream(log, on_line)
                     pm.execute_notebook(
                         str(chapter.path),
                         str(staged),
@@ -166,7 +180,7 @@ class Book:
                         kernel_name=kernel,
                         cwd=str(self.copy_dir),
                         progress_bar=False,
-                        log_output=False,
+                        log_output=True,  # papermill logs "Executing Cell k": cell_progress
                         stdout_file=stream,
                         stderr_file=stream,
                         execution_timeout=cell_timeout,
@@ -229,7 +243,7 @@ class Book:
             "source_sha256": _sha256(chapter.path),
             "environment": environment or {},
         }
-        strip_progress(staged)
+        record["cell_seconds"] = tidy_executed(staged)
         os.replace(staged, output)
         write_text(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
         return record
@@ -383,26 +397,6 @@ class _Snapshot:
             self.path.unlink(missing_ok=True)
         else:
             write_text(self.path, self.data.decode())
-
-
-@contextlib.contextmanager
-def _quiet_papermill() -> Iterator[None]:
-    """Silence papermill's "Passed unknown parameter" for annotations it cannot parse.
-
-    Its cell inspection reads only simple annotations (``int``, ``list[str]``), not
-    ``int | None`` or ``Literal[...]``; the runner has checked every name and value itself
-    (:mod:`helpers.book.plan`), so the warning would only mislead.
-    """
-    logger = logging.getLogger("papermill")
-
-    def keep(record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Passed unknown parameter")
-
-    logger.addFilter(keep)
-    try:
-        yield
-    finally:
-        logger.removeFilter(keep)
 
 
 def exec_count_str(count: int | None) -> str:
