@@ -162,10 +162,6 @@ def test_runner_executes_chapters_in_parallel_on_dask(tmp_path: Path, sr_kernel:
     failing = subprocess.run(cmd + ["-p", "fail", "True"], cwd=REPO, capture_output=True, text=True)
     assert failing.returncode == 1
     assert re.search(r"chapter 'tiny_[ab]' failed in cell 4 of tiny_[ab]\.ipynb", failing.stderr)
-    bad = subprocess.run(
-        cmd[:-2] + ["--scheduler", "tcp://127.0.0.1:1"], cwd=REPO, capture_output=True, text=True
-    )
-    assert bad.returncode == 2 and "--scheduler and --workers go with --executor dask" in bad.stderr
 
 
 def test_train_zoo_is_zoo_model_per_member_and_scale(
@@ -181,3 +177,20 @@ def test_train_zoo_is_zoo_model_per_member_and_scale(
         assert run.key == tr.config_key(zoo.zoo_config(name, s, "smoke", 1))
         again = zoo.zoo_model(name, s, "smoke", seed=1, progress=False)
         assert again.cached and weights_digest(again.model) == weights_digest(run.model)
+
+
+@pytest.mark.bad_input(
+    "--scheduler or --workers without --executor dask, or --workers below 1",
+    "exit 2 before any kernel starts, saying which options go together",
+)
+def test_runner_dask_options_checked_before_any_kernel(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers.book import runner
+
+    src = make_tiny_book(tmp_path)
+    common = ["--book", str(src), "--build-dir", str(tmp_path / "b"), "--no-html"]
+    assert runner.run(common + ["--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "--scheduler and --workers go with --executor dask" in capsys.readouterr().err
+    assert runner.run(common + ["--executor", "dask", "--workers", "0"]) == 2
+    assert "--workers must be >= 1, got 0" in capsys.readouterr().err
