@@ -81,3 +81,23 @@ def test_fig8_di_by_case_and_extremes(case):
     maps = {"c0": case.result, "c1": case.result}
     fig = lam_plots.plot_content_extremes({"c0": case, "c1": other}, measures, maps, "a", 4, 8)
     _check(fig, 2 * 2)
+
+
+def test_scaling_figure_and_table_from_the_committed_benchmark() -> None:
+    """The committed ``benchmarks/scaling.json`` has every variant at every size and the
+    chapter's reading of it: the crop's cost grows less than the whole image's and the
+    area (a flat line), the whole image's and the global network's follow the area."""
+    import json
+
+    from conftest import REPO
+
+    bench = json.loads((REPO / "benchmarks" / "scaling.json").read_text())
+    fig = lam_plots.plot_scaling(bench)
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    assert [len(ax.lines) for ax in fig.axes[:2]] == [3, 3]
+    table = lam_plots.scaling_table(bench)
+    assert list(table.index) == ["local_crop", "local_nocrop", "global", "area"]
+    g = table["growth"]
+    assert g["local_crop"] < g["local_nocrop"] and g["local_crop"] < 0.25 * g["area"]
+    assert g["local_nocrop"] > 0.25 * g["area"] and g["global"] > 0.25 * g["area"]
+    plt.close(fig)

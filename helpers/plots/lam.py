@@ -7,7 +7,8 @@ PSNR against DI with the log fit and its band), :func:`plot_sweeps` (Fig. 7c: DI
 along the width/depth sweeps), :func:`plot_di_by_case` and :func:`plot_content_extremes`
 (Fig. 8: DI per hard case, the lowest- and highest-DI patches with their maps).
 :func:`speed_table`: the committed LAM benchmark (``benchmarks/lam_speed.json``) as the
-LAM chapter's table and the few numbers its prose quotes.
+LAM chapter's table and the few numbers its prose quotes; :func:`plot_scaling`: how a
+map's and a training step's cost grow with size (``benchmarks/scaling.json``).
 
 DI in titles is the LAM demo's definition (:func:`helpers.attribution.di.map_di`).
 
@@ -37,6 +38,8 @@ from ..networks.family import FamilyMember
 from . import to_numpy_image
 
 __all__ = [
+    "plot_scaling",
+    "scaling_table",
     "speed_table",
     "plot_content_extremes",
     "plot_di_by_case",
@@ -336,3 +339,56 @@ def speed_table(bench: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, str]]
     }
     cols = ["seconds", "cpu_seconds", "speedup_vs_reference", "max_rel_err", "peak_extra_mib"]
     return speed[cols].round({c: 2 for c in cols[:3]} | {"peak_extra_mib": 0}), facts
+
+
+_SCALING_LABELS = {
+    "local_crop": "local net, receptive-field crop",
+    "local_nocrop": "local net, whole image",
+    "global": "global net (no crop is exact)",
+}
+
+
+def plot_scaling(bench: Mapping[str, Any]) -> Figure:
+    """``scripts/bench_scaling.py``'s JSON: CPU seconds and peak extra memory (MiB) per LAM map
+    against the LR side (log-log, one line per variant), and training seconds per step
+    against the pixels per step (batch x patch^2, one line per LR patch)."""
+    lam_rows = pd.DataFrame(bench["lam"])
+    train_rows = pd.DataFrame(bench["train"])
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.3))
+    for variant, rows in lam_rows.groupby("variant", sort=False):
+        rows = rows.sort_values("lr_size")
+        label = _SCALING_LABELS.get(str(variant), str(variant))
+        axes[0].plot(rows.lr_size, rows.cpu_seconds, "o-", label=label)
+        axes[1].plot(rows.lr_size, rows.peak_extra_mib, "o-", label=label)
+    steps = int(lam_rows.steps.iloc[0])
+    axes[0].set(xlabel="LR side (px)", ylabel=f"CPU s per map ({steps} steps)", title="LAM time")
+    axes[1].set(xlabel="LR side (px)", ylabel="peak extra MiB", title="LAM memory")
+    for ax in axes[:2]:
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    axes[0].legend(fontsize=7)
+    for patch, rows in train_rows.groupby("lr_patch"):
+        rows = rows.sort_values("pixels")
+        axes[2].plot(rows.pixels, rows.cpu_s_per_step, "o-", label=f"LR patch {patch} px")
+        for _, r in rows.iterrows():
+            axes[2].annotate(f"b{int(r.batch)}", (r.pixels, r.cpu_s_per_step), fontsize=6)
+    axes[2].set(xscale="log", yscale="log", xlabel="LR pixels per step (batch x patch$^2$)",
+                ylabel="CPU s per step", title="training step (EDSR-s, x2)")  # fmt: skip
+    axes[2].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def scaling_table(bench: Mapping[str, Any]) -> pd.DataFrame:
+    """CPU seconds per LAM map of ``scripts/bench_scaling.py``'s JSON, one row per variant and
+    one column per LR side, with ``growth`` (largest over smallest side) and, in a last
+    row ``area``, how much the image's area grew between them."""
+    rows = pd.DataFrame(bench["lam"])
+    table = rows.pivot(index="variant", columns="lr_size", values="cpu_seconds")
+    table = table.loc[[v for v in _SCALING_LABELS if v in table.index]]
+    lo, hi = table.columns.min(), table.columns.max()
+    table["growth"] = table[hi] / table[lo]
+    area = pd.DataFrame({**{c: [np.nan] for c in table.columns[:-1]}, "growth": [(hi / lo) ** 2]},
+                        index=["area"])  # fmt: skip
+    return pd.concat([table, area]).round(2)
