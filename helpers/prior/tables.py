@@ -36,14 +36,14 @@ def w_variants(ws: Sequence[float]) -> dict[str, dict[str, Any]]:
     return {"sim": dict(PRIOR)} | {f"{w:g}": {**PRIOR, "w": float(w)} for w in ws}
 
 
-def nssr_variants(ns: Sequence[int]) -> dict[str, dict[str, Any]]:
-    """Table 4.4: N_SSR local (``"1"`` first) and unconstrained (``"1*"``, ...: any
-    position beyond the PoI's own peak, i.e. the global region with ``exclude`` =
-    ``suppress``)."""
+def nssr_variants(ns: Sequence[int], unconstrained: bool = True) -> dict[str, dict[str, Any]]:
+    """Table 4.4: N_SSR local (``"1"`` first) and, with ``unconstrained``, unconstrained
+    (``"1*"``, ...: any position beyond the PoI's own peak, i.e. the global region with
+    ``exclude`` = ``suppress``; shown, not used by the verdict)."""
     local = {"1": dict(PRIOR)} | {str(n): {**PRIOR, "n_ssr": int(n)} for n in ns}
     free = {f"{n}*": {**PRIOR, "n_ssr": int(n), "scenario": "global_similar", "exclude": 5}
             for n in [1, *ns]}  # fmt: skip
-    return local | free
+    return local | free if unconstrained else local
 
 
 def scenario_variants(extra: Sequence[str]) -> dict[str, dict[str, Any]]:
