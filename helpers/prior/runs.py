@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 import time
@@ -29,6 +30,7 @@ from ..attribution.cache import cached_lam_maps
 from ..attribution.hard_cases import lam_hard_cases
 from ..attribution.tables import di_by_case
 from ..data import SRPair, dtd10, load_sr_set
+from ..data.resize import hr_lr_pair
 from ..io import load_image
 from ..metrics.content import to_grey
 from ..metrics.quality import psnr
@@ -96,10 +98,23 @@ def train_variant(
 ) -> TrainResult:
     """Train (once; cached, resumable) or load ``net`` with ``variant`` at ``seed``."""
     config, fn = build_run(cfg, net, variant, seed)
-    images = None
-    if config.data == "dtd10_train":  # not a load_images set: pass the images (named in data)
-        images = [load_image(p) for p, _ in dtd10("train")]
+    images = _dtd10_train() if config.data == "dtd10_train" else None
     return train(config, fn, images, device=device, progress=progress, desc=f"{net} {variant}")
+
+
+@functools.lru_cache(maxsize=1)
+def _dtd10_train() -> list[torch.Tensor]:
+    """The DTD-10 train images (not a ``load_images`` set: passed to training as images,
+    named in ``config.data``), read once per process (a sweep loads ~100 networks)."""
+    return [load_image(p) for p, _ in dtd10("train")]
+
+
+def _train_pairs(data: str, scale: int):
+    """HR images and their LR (as training makes them) for ``data``, DTD-10 included."""
+    if data != "dtd10_train":
+        return _training_pairs(data, scale)
+    pairs = [hr_lr_pair(h, scale) for h in _dtd10_train()]
+    return [h for h, _ in pairs], [lr for _, lr in pairs]
 
 
 def test_sets(
@@ -242,7 +257,7 @@ def overhead(
     config, fn = build_run(cfg, net, variant, seed)
     torch.manual_seed(seed)
     model = build(config.model, config.scale, **config.model_kwargs).train()
-    hr, lr_imgs = _training_pairs(config.data, config.scale)
+    hr, lr_imgs = _train_pairs(config.data, config.scale)
     lr, hr_b = PatchSampler(hr, config.scale, config.patch, seed, lr_images=lr_imgs).sample(
         config.batch
     )
