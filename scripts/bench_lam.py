@@ -6,14 +6,19 @@ For each configuration (EDSR size x LR size) this times, in one run on this mach
   step per forward/backward, weights requiring grad, every output kept);
 - ``exact_nocrop``: ``lam(mode="exact", crop="none")`` (frozen, channels-last, batched);
 - ``exact``: ``lam(mode="exact")`` (plus the receptive-field crop);
-- ``fast``: ``lam(mode="fast")``: skips the path nodes that carry < 0.1% of the path's
-  increments, and runs the body in bf16 where the device has native bf16 (the JSON
-  records ``precision`` and ``pruned``);
+- ``fast``: ``lam(mode="fast")``: fewer, better-placed path nodes (the ``"arclength"``
+  rule at :data:`helpers.attribution.FAST_STEPS` nodes instead of the right sum at
+  ``--steps``), and the body in bf16 where the device has native bf16 (the JSON records
+  ``precision``, ``rule`` and ``steps``);
 - ``bf16``: ``lam(mode="bf16")``, bf16 body forced (emulated on AVX2-only CPUs: slow,
   but it measures the attribution error of the bf16 body), on ``--bf16-configs``;
 - ``exact_fp64`` (opt-in): ``lam`` on a float64 copy of the model, a slow ground truth;
   every variant's error against it is reported too (``*_vs_fp64``), which separates
-  float32 rounding of either implementation from real disagreement.
+  float32 rounding of either implementation from real disagreement;
+- ``converged`` (on ``--converged-configs``): the path integral itself, the arclength
+  rule at ``--converged-nodes``; every variant's map error against it is reported
+  (``l1_rel_err_vs_converged``): the reference's own discretisation error beside the
+  fast mode's.
 
 Wall and CPU seconds are both recorded: on a shared machine the wall time of a long run
 swings with the other processes' load, while the process's own CPU time tracks its work
@@ -24,7 +29,9 @@ Every variant runs in its own subprocess, so its peak memory (``ru_maxrss``) is 
 with the reference's: ``max_rel_err = max|map - ref| / max|ref|`` and ``l2_rel_err``
 (relative L2 norm), on the per-channel attribution (3, h, w).
 
-Models are random-initialised (seed 0) EDSRs from ``helpers.models.build``; the LR image
+Models are random-initialised (seed 0) EDSRs from ``helpers.models.build`` (configs
+``edsr<blocks>x<feats>:<n>``) or released networks with their weights from the data
+mirror (``imdn:<n>``, ``pan:<n>``, ``carn_m:<n>``, ``grl_tiny:<n>``); the LR image
 is a crop of scikit-image's astronaut photo, MATLAB-bicubic downscaled x4; the window is
 the central 16x16 SR patch; 50 steps, sigma 1.2, kernel 9 (the LAM demo's settings).
 
@@ -53,8 +60,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = ("reference", "exact_nocrop", "exact", "fast", "bf16", "exact_fp64")
-DEFAULT_CONFIGS = "edsr8x32:64,edsr8x32:128,edsr16x64:64,edsr16x64:128"
+VARIANTS = ("reference", "exact_nocrop", "exact", "fast", "bf16", "exact_fp64", "converged")
+DEFAULT_CONFIGS = "edsr8x32:64,edsr16x64:128,imdn:64,pan:64,grl_tiny:64"
+RELEASED = ("imdn", "pan", "carn_m", "grl_tiny")
 #: Reference-loop seconds measured on this machine earlier (issue 4), for context.
 EARLIER_REFERENCE_S = {
     "edsr8x32:64": 3.2,
@@ -71,21 +79,14 @@ def _rss_mib() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _setup(config: str):
-    """(model, LR image (1, 3, n, n), window) for ``edsr<blocks>x<feats>:<n>``."""
+def astronaut_lr(n: int):
+    """(1, 3, n, n): the central 4n px of scikit-image's astronaut, MATLAB-bicubic x1/4."""
     import numpy as np
     import torch
     from skimage import data
 
-    from helpers.attribution import center_window
     from helpers.data.resize import imresize
-    from helpers.models import build
 
-    arch, n = config.split(":")
-    blocks, feats = (int(v) for v in arch.removeprefix("edsr").split("x"))
-    n = int(n)
-    torch.manual_seed(0)
-    model = build("edsr", 4, n_feats=feats, n_blocks=blocks).eval()
     hr = np.asarray(data.astronaut(), dtype=np.float32)[:, :, :3] / 255.0  # 512 x 512
     hr = torch.from_numpy(hr).permute(2, 0, 1)[None]
     side = 4 * n
@@ -94,11 +95,32 @@ def _setup(config: str):
     top = (hr.shape[-2] - side) // 2
     left = (hr.shape[-1] - side) // 2
     hr = hr[:, :, top : top + side, left : left + side]
-    lr = imresize(hr.double(), scale=0.25).float().clamp(0, 1)
+    return imresize(hr.double(), scale=0.25).float().clamp(0, 1)
+
+
+def _setup(config: str):
+    """(model, LR image (1, 3, n, n), window) for ``edsr<blocks>x<feats>:<n>`` or
+    ``<released>:<n>``."""
+    import torch
+
+    from helpers.attribution import center_window
+    from helpers.models import build, load_released
+
+    arch, n = config.split(":")
+    n = int(n)
+    torch.manual_seed(0)
+    if arch in RELEASED:
+        model = load_released(arch, 4, device="cpu").eval()
+    else:
+        blocks, feats = (int(v) for v in arch.removeprefix("edsr").split("x"))
+        model = build("edsr", 4, n_feats=feats, n_blocks=blocks).eval()
+    lr = astronaut_lr(n)
     return model, lr, center_window(lr, 4)
 
 
-def run_variant(config: str, variant: str, steps: int, batch: int | None, out: str) -> None:
+def run_variant(
+    config: str, variant: str, steps: int, batch: int | None, out: str, converged_nodes: int
+) -> None:
     """Child process: time one variant once, write its map and numbers to ``out``."""
     import warnings
 
@@ -127,13 +149,17 @@ def run_variant(config: str, variant: str, steps: int, batch: int | None, out: s
         crop = "none" if variant == "exact_nocrop" else "auto"
         if variant == "exact_fp64":
             model = model.double()
+        # fast picks its own rule and nodes; the converged map is the arclength rule's
+        rule = "arclength" if variant == "converged" else None
+        n = {"fast": None, "converged": converged_nodes}.get(variant, steps)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             res = lam(
                 model,
                 lr,
                 window,
-                steps=steps,
+                steps=n,
+                rule=rule,
                 batch=batch,
                 mode=mode,
                 crop=crop,
@@ -146,6 +172,8 @@ def run_variant(config: str, variant: str, steps: int, batch: int | None, out: s
             "batch": res.batch,
             "crop_box": res.crop_box,
             "completeness_error": res.completeness_error,
+            "rule": res.rule,
+            "steps": res.steps,
         }
     seconds = time.perf_counter() - t0
     cpu_seconds = time.process_time() - cpu0
@@ -168,13 +196,22 @@ def main(argv: list[str] | None = None) -> int:
         default="edsr8x32:64",
         help="configs on which the forced-bf16 variant runs (slow where bf16 is emulated)",
     )
+    p.add_argument(
+        "--converged-configs",
+        default="edsr16x64:128,imdn:64,pan:64",
+        help="configs on which the converged path integral is computed (--converged-nodes)",
+    )
+    p.add_argument("--converged-nodes", type=int, default=256)
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--batch", type=int, default=None, help="default: lam's per-device default")
     p.add_argument("--child", nargs=2, metavar=("CONFIG", "VARIANT"), help=argparse.SUPPRESS)
     p.add_argument("--child-out", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        run_variant(args.child[0], args.child[1], args.steps, args.batch, args.child_out)
+        run_variant(
+            args.child[0], args.child[1], args.steps, args.batch, args.child_out,
+            args.converged_nodes,
+        )  # fmt: skip
         return 0
 
     if not args.out:
@@ -187,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or "reference" not in variants:
         p.error(f"variants must include 'reference' and come from {VARIANTS}; got {unknown}")
     bf16_configs = set(args.bf16_configs.split(","))
+    converged_configs = set(args.converged_configs.split(","))
+    if "converged" not in variants:
+        variants.append("converged")
     table: list[dict[str, Any]] = []
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
@@ -198,12 +238,16 @@ def main(argv: list[str] | None = None) -> int:
             for variant in variants:
                 if variant == "bf16" and config not in bf16_configs:
                     continue
+                if variant == "converged" and config not in converged_configs:
+                    continue
                 out = str(Path(tmp) / f"{config.replace(':', '_')}_{variant}")
                 cmd = [
                     sys.executable,
                     __file__,
                     "--steps",
                     str(args.steps),
+                    "--converged-nodes",
+                    str(args.converged_nodes),
                     "--child",
                     config,
                     variant,
@@ -241,6 +285,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"  l2_rel {row['l2_rel_err']:.2e}",
                     flush=True,
                 )
+            if "converged" in maps:
+                truth = maps["converged"].sum(dim=0).double()  # the map: channels summed
+                for row in table[first_row:]:
+                    d = maps[row["variant"]].sum(dim=0).double() - truth
+                    row["l1_rel_err_vs_converged"] = float(d.abs().sum() / truth.abs().sum())
+                    print(
+                        f"{config:15s} {row['variant']:13s} vs converged: l1_rel "
+                        f"{row['l1_rel_err_vs_converged']:.2e}"
+                    )
             if "exact_fp64" in maps:
                 truth = maps["exact_fp64"].double()
                 for row in table[first_row:]:
@@ -255,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.date.today().isoformat(),
         "configs": [c for c in args.configs.split(",") if c],
         "steps": args.steps,
+        "converged_nodes": args.converged_nodes,
         "sigma": 1.2,
         "kernel_size": 9,
         "window": "central 16x16 SR patch",

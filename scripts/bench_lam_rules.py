@@ -1,18 +1,23 @@
 """Benchmark: LAM accuracy per network evaluation, for each quadrature rule of the path.
 
-For each released network (trained weights from the mirror: no training needed) and each
-LAM-demo hard crop, the converged path integral is the Gauss–Legendre map at
-``--ref-nodes`` nodes (256 by default). Every rule of :data:`helpers.attribution.path.RULES`
-(the paper's right Riemann sum, trapezoid, Gauss–Legendre) is then run at 4–100 nodes and
-its map compared with the converged one:
+For each network (released weights from the mirror, and zoo networks trained or loaded
+from the cache by the book's resolver at ``--preset``) and each LAM-demo hard crop, the
+converged path integral is the ``"arclength"`` map at ``--ref-nodes`` nodes (512 by
+default); its own error is estimated against the same rule at half the nodes
+(``ref_self_error``: the reference is converged when this is far below the errors
+compared). Every rule of :data:`helpers.attribution.path.RULES` (the paper's right
+Riemann sum, trapezoid, Gauss–Legendre, arclength) then runs at 4–100 nodes and its map
+is compared with the converged one:
 
 - ``map_rel_l1`` = sum|map - ref| / sum|ref| (what a reader sees: the map);
 - ``completeness_error`` as :class:`~helpers.attribution.LAMResult` reports it;
 - ``evaluations`` = gradient evaluations of the network (the cost);
 - ``seconds`` (wall, this machine, one run).
 
-``fast_nodes`` per network is the fewest Gauss–Legendre nodes whose map error is below the
-paper's own rule at 50 steps (the discretisation error the paper accepts).
+``fast[<network>]`` holds the paper's own error (right sum, 50 steps) on each crop and
+the fewest arclength nodes (of ``--check-nodes``, run on every crop) whose map error is
+below it on every crop; ``fast_nodes`` is the largest of those over the networks:
+:data:`helpers.attribution.FAST_STEPS` must equal it (a test checks).
 
 Usage::
 
@@ -41,6 +46,11 @@ from helpers.attribution.maps import center_window  # noqa: E402
 from helpers.attribution.path import RULES  # noqa: E402
 from helpers.io import write_json  # noqa: E402
 from helpers.models import load_released  # noqa: E402
+from helpers.networks import resolve  # noqa: E402
+from helpers.presets import RELEASED  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_lam import astronaut_lr  # noqa: E402
 
 
 def _rel_l1(a: torch.Tensor, ref: torch.Tensor) -> float:
@@ -50,37 +60,61 @@ def _rel_l1(a: torch.Tensor, ref: torch.Tensor) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--models", nargs="+", default=["imdn", "pan", "carn_m"])
+    ap.add_argument("--models", nargs="+", default=["imdn", "pan", "carn_m", "edsr_m", "rcan_s"])
+    ap.add_argument("--preset", default="embedded", help="preset of the zoo networks")
     ap.add_argument("--images", type=int, default=2, help="LAM-demo crops per network")
+    ap.add_argument("--no-astronaut", action="store_true", help="leave out the astronaut crop")
     ap.add_argument("--lr-size", type=int, default=64, help="LR crop side (px)")
-    ap.add_argument("--nodes", type=int, nargs="+", default=[4, 6, 8, 12, 16, 25, 50, 100])
-    ap.add_argument("--ref-nodes", type=int, default=256)
+    ap.add_argument("--nodes", type=int, nargs="+", default=[4, 8, 12, 16, 20, 25, 32, 50, 64, 100])
+    ap.add_argument(
+        "--check-nodes",
+        type=int,
+        nargs="+",
+        default=[12, 16, 20, 25, 32, 50],
+        help="arclength node counts run on every crop (the others: first crop only)",
+    )
+    ap.add_argument("--ref-nodes", type=int, default=512)
     ap.add_argument("--scale", type=int, default=4)
     args = ap.parse_args(argv)
     torch.manual_seed(0)
-    pairs = data.load_sr_set("lam_hard", args.scale)[: args.images]
+    crops = []
+    for pair in data.load_sr_set("lam_hard", args.scale)[: args.images]:
+        h, w = pair.lr.shape[-2:]
+        top, left = (h - args.lr_size) // 2, (w - args.lr_size) // 2
+        crops.append(
+            (pair.name, pair.lr[..., top : top + args.lr_size, left : left + args.lr_size])
+        )
+    if not args.no_astronaut:  # a portrait beside the LAM demo's urban scenes
+        crops.append(("astronaut", astronaut_lr(args.lr_size)))
     rows, fast = [], {}
     for name in args.models:
-        model = load_released(name, args.scale)
-        for pair in pairs:
-            h, w = pair.lr.shape[-2:]
-            top, left = (h - args.lr_size) // 2, (w - args.lr_size) // 2
-            lr = pair.lr[..., top : top + args.lr_size, left : left + args.lr_size]
+        if name in RELEASED:
+            model = load_released(name, args.scale)
+        else:
+            model = resolve.resolve(name, args.scale, args.preset, progress=False)
+        for k, (image, lr) in enumerate(crops):
             window = center_window(lr, args.scale)
             t0 = time.perf_counter()
-            ref = lam(model, lr, window, steps=args.ref_nodes, rule="gauss_legendre")
+            ref = lam(model, lr, window, steps=args.ref_nodes, rule="arclength")
             ref_s = time.perf_counter() - t0
+            half = lam(model, lr, window, steps=args.ref_nodes // 2, rule="arclength")
+            self_err = _rel_l1(half.map, ref.map)
+            print(f"{name} {image}: reference self-error {self_err:.5f}", file=sys.stderr)
+            # every rule on the first crop; on the others the paper's rule at its 50 steps
+            # (the error bar every rule is held to) and the arclength counts fast may pick
+            plan = {rule: set(args.nodes) for rule in RULES} if k == 0 else {}
+            plan.setdefault("right", set()).add(50)
+            plan.setdefault("arclength", set()).update(args.check_nodes)
             for rule in RULES:
-                # the paper's rule at its 50 steps is the error bar every rule is held to
-                for m in sorted(set(args.nodes) | ({50} if rule == "right" else set())):
-                    if rule == "trapezoid" and m < 2:
+                for m in sorted(plan.get(rule, ())):
+                    if rule in ("trapezoid", "arclength") and m < 2:
                         continue
                     t0 = time.perf_counter()
                     r = lam(model, lr, window, steps=m, rule=rule)
                     rows.append(
                         {
                             "model": name,
-                            "image": pair.name,
+                            "image": image,
                             "rule": rule,
                             "nodes": m,
                             "evaluations": m,  # every rule: steps = gradient evaluations
@@ -91,23 +125,27 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     print(json.dumps(rows[-1]), file=sys.stderr)
             rows.append(
-                {"model": name, "image": pair.name, "rule": "reference", "nodes": args.ref_nodes,
+                {"model": name, "image": image, "rule": "reference", "nodes": args.ref_nodes,
                  "evaluations": args.ref_nodes, "map_rel_l1": 0.0,
                  "completeness_error": round(float(ref.completeness_error), 6),
-                 "seconds": round(ref_s, 3)}
+                 "seconds": round(ref_s, 3), "ref_self_error": round(self_err, 6)}
             )  # fmt: skip
-        mine = [r for r in rows if r["model"] == name]
-        paper = max(r["map_rel_l1"] for r in mine if r["rule"] == "right" and r["nodes"] == 50)
-        ok = sorted(
-            m
-            for m in args.nodes
-            if all(
-                r["map_rel_l1"] < paper
-                for r in mine
-                if r["rule"] == "gauss_legendre" and r["nodes"] == m
-            )
-        )
-        fast[name] = {"paper_right50_map_rel_l1": paper, "fast_nodes": ok[0] if ok else None}
+        err = {
+            (r["image"], r["rule"], r["nodes"]): r["map_rel_l1"] for r in rows if r["model"] == name
+        }
+        paper = {image: err[(image, "right", 50)] for image, _ in crops}
+        # fast: the fewest arclength nodes closer to the integral than the paper's rule on
+        # every crop (each crop against its own 50-step right sum)
+        ok = [
+            m for m in sorted(args.check_nodes)
+            if all(err[(image, "arclength", m)] < paper[image] for image, _ in crops)
+        ]  # fmt: skip
+        fast[name] = {
+            "paper_right50_map_rel_l1": paper[crops[0][0]],
+            "paper_right50_by_image": paper,
+            "fast_nodes": ok[0] if ok else None,
+        }
+    needed = [f["fast_nodes"] for f in fast.values()]
     write_json(
         args.out,
         {
@@ -124,11 +162,16 @@ def main(argv: list[str] | None = None) -> int:
                 "scale": args.scale,
                 "ref_nodes": args.ref_nodes,
                 "nodes": args.nodes,
-                "images": [p.name for p in pairs],
+                "images": [image for image, _ in crops],
+                "check_nodes": args.check_nodes,
+                "preset": args.preset,
+                "reference": f"arclength, {args.ref_nodes} nodes",
                 "window": "central 16x16 SR px",
             },
             "rows": rows,
             "fast": fast,
+            # None when some network needs more than the largest node count tried
+            "fast_nodes": None if None in needed else max(needed),
         },
     )
     print(json.dumps(fast, indent=2))

@@ -101,3 +101,62 @@ def test_scaling_figure_and_table_from_the_committed_benchmark() -> None:
     assert g["local_crop"] < g["local_nocrop"] and g["local_crop"] < 0.25 * g["area"]
     assert g["local_nocrop"] > 0.25 * g["area"] and g["global"] > 0.25 * g["area"]
     plt.close(fig)
+
+
+def test_rules_figure_and_the_fast_node_count_from_the_committed_benchmark() -> None:
+    """``benchmarks/lam_rules.json``: its reference is converged relative to the errors
+    compared, ``attribution.FAST_STEPS`` is its ``fast_nodes``, that many arclength
+    nodes beat the paper's 50-step right sum on every network and crop, and the next
+    count tried below it does not on at least one."""
+    import json
+
+    from conftest import REPO
+
+    from helpers import attribution
+
+    bench = json.loads((REPO / "benchmarks" / "lam_rules.json").read_text())
+    rows = bench["rows"]
+    nets = list(bench["fast"])
+    paper = {n: bench["fast"][n]["paper_right50_by_image"] for n in nets}  # net -> crop -> err
+    refs = [r for r in rows if r["rule"] == "reference"]
+    assert all(r["ref_self_error"] < 0.25 * min(paper[r["model"]].values()) for r in refs)
+    assert bench["fast_nodes"] == attribution.FAST_STEPS
+    err = {(r["model"], r["image"], r["rule"], r["nodes"]): r["map_rel_l1"] for r in rows}
+
+    def beats(net: str, nodes: int) -> bool:
+        """arclength at ``nodes`` beats the 50-step right sum on every crop of ``net``."""
+        return all(err[(net, im, "arclength", nodes)] < p for im, p in paper[net].items())
+
+    assert all(beats(n, attribution.FAST_STEPS) for n in nets)
+    fewer = max(m for m in bench["settings"]["check_nodes"] if m < attribution.FAST_STEPS)
+    assert not all(beats(n, fewer) for n in nets)
+    fig = lam_plots.plot_rules(bench)
+    assert isinstance(fig, Figure) and len(fig.axes) == len(nets)
+    assert all(len(ax.lines) >= 4 for ax in fig.axes)  # a line per rule, the paper's level
+    facts = lam_plots.rules_facts(bench)
+    assert facts["fast_nodes"] == str(attribution.FAST_STEPS)
+    plt.close(fig)
+
+
+def test_speed_table_facts_from_the_committed_benchmark() -> None:
+    """``benchmarks/lam_speed.json`` as the chapter reads it: exact agrees with the
+    reference loop to float rounding, and the fast mode's map is closer to the converged
+    integral than the reference loop's own map wherever the integral was computed."""
+    import json
+
+    import pandas as pd
+    from conftest import REPO
+
+    bench = json.loads((REPO / "benchmarks" / "lam_speed.json").read_text())
+    table, facts = lam_plots.speed_table(bench)
+    assert float(facts["exact_err"]) < 1e-4
+    rows = pd.DataFrame(bench["rows"])
+    conv = rows.dropna(subset=["l1_rel_err_vs_converged"]).set_index(["config", "variant"])
+    configs = {c for c, _ in conv.index}
+    assert configs and all(
+        conv.loc[(c, "fast"), "l1_rel_err_vs_converged"]
+        < conv.loc[(c, "reference"), "l1_rel_err_vs_converged"]
+        for c in configs
+    )
+    assert {"fast_speedup", "fast_released", "grl_fast_s"} <= set(facts)
+    assert "l1_rel_err_vs_converged" in table.columns

@@ -44,10 +44,13 @@ From outside the package: ``helpers.data``, ``helpers.metrics``, ``helpers.model
 from .maps import (
     DEFAULT_STEPS,
     DEFAULT_WINDOW_SIZE,
+    FAST_RULE,
+    FAST_STEPS,
     center_window,
     gradient_detector,
     lam,
     lam_maps,
+    path_settings,
 )
 from .path import DEFAULT_KERNEL_SIZE, DEFAULT_SIGMA, blur, gaussian_kernel
 from .precision import default_batch, native_bf16
@@ -59,6 +62,8 @@ __all__ = [
     "DEFAULT_SIGMA",
     "DEFAULT_STEPS",
     "DEFAULT_WINDOW_SIZE",
+    "FAST_RULE",
+    "FAST_STEPS",
     "LAMResult",
     "Window",
     "area_of_contribution",
@@ -76,4 +81,5 @@ __all__ = [
     "lam_visual",
     "native_bf16",
     "overlay_area",
+    "path_settings",
 ]

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from .. import cache
 from ..models import weights_digest
 from ..runtime import resolve_device
-from .maps import center_window, lam
+from .maps import center_window, lam, path_settings
 from .result import LAMResult
 
 #: The cache folder (and :func:`helpers.cache.key` kind) of LAM maps.
@@ -84,6 +84,10 @@ def lam_key(model: nn.Module, image: torch.Tensor, window: Any, **kwargs: Any) -
         for k, p in params.items()
         if p.default is not inspect.Parameter.empty and k not in _NOT_IN_KEY
     }
+    # the rule and steps a mode picks when given None are part of what was computed
+    settings["rule"], settings["steps"] = path_settings(
+        settings["mode"], settings["rule"], settings["steps"]
+    )
     if settings.get("mode", "exact") != "exact":  # bf16 body on some devices only
         settings["device_type"] = resolve_device(kwargs.get("device")).type
     config = {"window": list(window), "torch": torch.__version__, **settings}

@@ -37,7 +37,7 @@ in float64: a slow ground truth for checking float32 maps. Only the attribution 
 few scalars per step are kept.
 
 Public API: :func:`lam`, :func:`lam_maps`, :func:`center_window`,
-:func:`gradient_detector`.
+:func:`gradient_detector`, :func:`path_settings`.
 
 May import: :mod:`.path`, :mod:`.precision`, :mod:`.result` (and the base modules).
 """
@@ -79,6 +79,7 @@ from .precision import (
     _prepared,
     _resolve_precision,
     default_batch,
+    saved_bytes,
 )
 from .result import LAMResult, Window
 
@@ -86,6 +87,12 @@ from .result import LAMResult, Window
 DETECTOR_EPS = 1e-6
 #: LAM demo defaults (the kernel's are in :mod:`.path`).
 DEFAULT_STEPS = 50
+#: ``mode="fast"``'s rule and node count: the fewest ``"arclength"`` nodes whose map is
+#: closer to the converged path integral than the paper's right sum at 50 steps, on
+#: every network of ``benchmarks/lam_rules.json`` (its ``fast_nodes``; a test keeps the
+#: two equal, so rerun ``scripts/bench_lam_rules.py`` before changing it).
+FAST_RULE: RuleName = "arclength"
+FAST_STEPS = 16
 DEFAULT_WINDOW_SIZE = 16
 #: Extra LR pixels around the receptive field when cropping (sub-pixel phase asymmetry).
 CROP_MARGIN = 2
@@ -235,10 +242,10 @@ def lam(
     image: torch.Tensor,
     window: Window,
     sigma: float = DEFAULT_SIGMA,
-    steps: int = DEFAULT_STEPS,
+    steps: int | None = None,
     batch: int | None = None,
     path: PathName = "blur",
-    rule: RuleName = "right",
+    rule: RuleName | None = None,
     mode: ModeName = "exact",
     crop: Literal["auto", "none"] = "auto",
     device: str | torch.device | None = None,
@@ -257,24 +264,28 @@ def lam(
         window: ``(x, y, size)`` SR pixels: top-left column, row and side of the window
             the detector watches; ``0 <= x <= s*w - 1 - size`` (same for y).
         sigma: baseline blur width (LR px), > 0 (paths ``"blur"``, ``"linear_blur"``).
-        steps: gradient evaluations m >= 1 (>= 2 for ``"trapezoid"``).
+        steps: gradient evaluations m >= 1 (>= 2 for ``"trapezoid"``, ``"arclength"``);
+            default :data:`DEFAULT_STEPS` (the paper's 50), :data:`FAST_STEPS` in
+            ``"fast"`` mode.
         batch: path points per forward/backward (default :func:`default_batch`); the
             result does not depend on it beyond float rounding.
         path: ``"blur"`` (LAM), ``"linear"`` (black baseline: integrated gradients) or
             ``"linear_blur"`` (straight line from the blurred baseline).
-        rule: ``"right"`` (the paper's Riemann sum), ``"trapezoid"``,
-            ``"gauss_legendre"``; see :mod:`helpers.attribution.path`.
+        rule: ``"right"`` (the paper's Riemann sum, the default), ``"trapezoid"``,
+            ``"gauss_legendre"``, ``"arclength"`` (trapezoid on nodes of equal path
+            length; the default in ``"fast"`` mode); see :mod:`helpers.attribution.path`.
         mode: ``"exact"`` (float32), ``"bf16"`` (bf16 body, float32 output layers
-            and detector, on any hardware), ``"fast"`` (prune negligible path nodes, and
-            the bf16 body where the device has native bf16); see
-            :mod:`helpers.attribution.precision`.
+            and detector, on any hardware), ``"fast"`` (fewer, better-placed nodes:
+            ``rule`` and ``steps`` default to :data:`FAST_RULE` at :data:`FAST_STEPS`;
+            negligible nodes pruned; the bf16 body where the device has native bf16);
+            see :mod:`helpers.attribution.precision`. Explicit ``rule``/``steps`` win.
         crop: ``"auto"`` crops the LR image to the window's receptive field (+ margin)
             when ``model.receptive_field`` is finite (same map, less compute);
             ``"none"`` always runs the whole image.
         device: where to run (default: CUDA when available, else CPU).
         kernel_size: odd side of the blur kernel (LR px).
         scale: SR factor (default ``model.scale``, else measured by one forward).
-        progress: show a tqdm bar over batches.
+        progress: show a tqdm bar over the path nodes.
 
     Returns:
         A :class:`LAMResult` (map on the LR grid, detector values, completeness, curves).
@@ -292,15 +303,9 @@ def lam(
     t0 = time.perf_counter()
     if path not in PATHS:
         raise ValueError(f"path must be one of {PATHS}, got {path!r}")
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    rule, steps = path_settings(mode, rule, steps)
     if crop not in ("auto", "none"):
         raise ValueError(f"crop must be 'auto' or 'none', got {crop!r}")
-    min_steps = 2 if rule == "trapezoid" else 1
-    if not _is_int(steps) or steps < min_steps:
-        raise ValueError(f"steps must be an int >= {min_steps} for rule {rule!r}, got {steps!r}")
     if (
         isinstance(sigma, bool)
         or not isinstance(sigma, int | float)
@@ -343,19 +348,15 @@ def lam(
         region = _Path(
             path, padded[:, :, top : bottom + 2 * r, left : right + 2 * r], sigma, kernel_size
         )
-        quad = _quadrature(rule, steps)
+        quad = _quadrature(rule, steps, region)
         precision = _resolve_precision(mode, dev)
         hw_crop = (bottom - top, right - left)
-        if batch is None:
-            n_params = sum(p.numel() for p in model.parameters())
-            batch = default_batch(dev, float(n_params) * hw_crop[0] * hw_crop[1])
-        batch = int(batch)
 
         islands: list[nn.Module] = []
         if precision == "bf16":
             islands = _output_layers(model, region.image)
         keep = (
-            _prune(quad, region, FAST_PRUNE_TOL, max(batch, 8))
+            _prune(quad, region, FAST_PRUNE_TOL, 16)
             if mode == "fast"
             else torch.arange(quad.nodes.numel())
         )
@@ -372,33 +373,52 @@ def lam(
             return gradient_detector(out, local_window)
 
         with _float32_islands(islands, dev.type), torch.enable_grad():
-            # Endpoints: D(F(I')) and D(F(I)), reused when a node sits on 0 or 1.
-            ends = torch.tensor([0.0, 1.0], dtype=torch.float64)
-            with torch.no_grad():
-                d_ends = detect(region.points(ends)).double().cpu()
-            if not bool(torch.isfinite(d_ends).all()):
-                raise FloatingPointError(
-                    f"LAM of model {_name(model)!r}: its output on the LR image or the blurred "
-                    f"baseline holds NaN or inf (detector values {d_ends.tolist()} in window "
-                    f"{window}); the network is broken for this input, fix it before attributing"
-                )
             n = keep.numel()
             attr = torch.zeros(region.image.shape[1:], dtype=torch.float64, device=dev)
             d_nodes = torch.empty(n, dtype=torch.float64, device=dev)
             step_totals = torch.empty(n, dtype=torch.float64, device=dev)
-            starts = range(0, n, batch)
-            if progress:
-                starts = tqdm(starts, desc="LAM", unit="batch", leave=False)
-            for s0 in starts:
-                pos = slice(s0, min(s0 + batch, n))
+            bar = tqdm(total=n, desc="LAM", unit="node", leave=False, disable=not progress)
+            s0 = 0
+            while s0 < n:
+                # With no batch given, the first node runs alone and the bytes autograd
+                # keeps for its backward set the batch of the rest (default_batch).
+                pos = slice(s0, min(s0 + (batch or 1), n))
                 idx = keep[pos]
                 xb = region.points(quad.nodes[idx]).requires_grad_(True)
-                d = detect(xb)
+                if batch is None:
+                    with saved_bytes() as saved:
+                        d = detect(xb)
+                    batch = default_batch(dev, saved.total)
+                else:
+                    d = detect(xb)
                 (g,) = torch.autograd.grad(d.sum(), xb)
                 contrib = (g * quad.weights(region, idx)).double()
                 attr += contrib.sum(dim=0)
                 step_totals[pos] = contrib.sum(dim=(1, 2, 3))
                 d_nodes[pos] = d.detach().double()
+                bar.update(idx.numel())
+                s0 = pos.stop
+            bar.close()
+            # Endpoints D(F(I')) and D(F(I)): taken from the nodes at 0 and 1 when the
+            # rule evaluates them (trapezoid, arclength; right has 1), else one forward.
+            nodes = quad.nodes[keep]
+            ends = torch.tensor([0.0, 1.0], dtype=torch.float64)
+            d_ends = torch.empty(2, dtype=torch.float64)
+            have = (float(nodes[0]) == 0.0, float(nodes[-1]) == 1.0)
+            for j, k in ((0, 0), (1, -1)):
+                if have[j]:
+                    d_ends[j] = d_nodes[k].cpu()
+            need = [j for j in (0, 1) if not have[j]]
+            if need:
+                with torch.no_grad():
+                    d_ends[need] = detect(region.points(ends[need])).double().cpu()
+        batch = int(batch)
+    if not bool(torch.isfinite(d_ends).all()):
+        raise FloatingPointError(
+            f"LAM of model {_name(model)!r}: its output on the LR image or the blurred "
+            f"baseline holds NaN or inf (detector values {d_ends.tolist()} in window "
+            f"{window}); the network is broken for this input, fix it before attributing"
+        )
 
     # One check after the loop (not per batch, which would sync the device every step).
     if not bool(torch.isfinite(attr).all() and torch.isfinite(d_nodes).all()):
@@ -408,7 +428,6 @@ def lam(
             "division at 0 in the network); the map would be NaN, so none is returned"
         )
     # Curves on alpha in {0} U evaluated nodes U {1}.
-    nodes = quad.nodes[keep]
     d_nodes, step_totals = d_nodes.cpu(), step_totals.cpu()
     cum_nodes = torch.cumsum(step_totals, 0)
     alphas, d_path, cumulative = [nodes], [d_nodes], [cum_nodes]
@@ -458,6 +477,28 @@ def lam(
         precision=precision,
         pruned=quad.nodes.numel() - keep.numel(),
     )
+
+
+def path_settings(mode: str, rule: str | None, steps: int | None) -> tuple[str, int]:
+    """The ``(rule, steps)`` :func:`lam` uses for ``mode`` (``None`` = that mode's
+    default: the paper's right sum at 50 steps, or :data:`FAST_RULE` at
+    :data:`FAST_STEPS` for ``"fast"``), validated.
+
+    Raises:
+        ValueError: an unknown mode or rule, or too few steps for the rule.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if rule is None:
+        rule = FAST_RULE if mode == "fast" else "right"
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    if steps is None:
+        steps = FAST_STEPS if mode == "fast" else DEFAULT_STEPS
+    min_steps = 2 if rule in ("trapezoid", "arclength") else 1
+    if not _is_int(steps) or steps < min_steps:
+        raise ValueError(f"steps must be an int >= {min_steps} for rule {rule!r}, got {steps!r}")
+    return rule, int(steps)
 
 
 def _check_crop_border(

@@ -142,21 +142,47 @@ def _float32_islands(modules: list[nn.Module], device_type: str) -> Iterator[Non
                 m.forward = prev
 
 
-def default_batch(device: torch.device, work: float | None = None) -> int:
-    """Path points per forward/backward.
+#: Bytes autograd may keep for one CPU batch's backward: beyond it a larger batch only
+#: spills the caches. Measured (one thread, 64^2 LR, s/map per path point at batch 1-16):
+#: CARN-M (146 MiB per point) is 1.4x slower at 8-16 than at 2, GRL-tiny (1.8 GiB) 1.4x
+#: slower at 4 than at 1, while EDSR-8x32 on a 52^2 crop (16 MiB) gains 5x from 1 to 16.
+CPU_BATCH_BYTES = 512 * 2**20
 
-    On accelerators 16 (fills the device). On a CPU it depends on the work per sample,
-    ``work = parameters x LR pixels`` (a proxy for multiply-adds): tiny models are
-    dominated by per-call overhead and want many points per call (5x faster at 16 than at
-    1 for a 30k-parameter EDSR on 24x24), while big ones gain little beyond 4 on a few
-    cores and their memory grows linearly: ``2^floor(log2(4e10 / work))`` in [1, 16]
-    (EDSR-16x64 on an 83x83 crop: 4; EDSR-8x32 on 52x52: 16).
+
+class _Saved:
+    total = 0
+
+
+@contextmanager
+def saved_bytes() -> Iterator[_Saved]:
+    """Count the bytes autograd saves for the backward of what runs inside (``.total``)."""
+    saved = _Saved()
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        saved.total += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        yield saved
+
+
+def default_batch(device: torch.device, saved: float | None = None) -> int:
+    """Path points per forward/backward, from ``saved``: the bytes autograd keeps for the
+    backward of one path point (:func:`saved_bytes`, measured on the first node).
+
+    On accelerators 16 (fills the device). On a CPU the batch is the largest power of two
+    in [1, 16] whose saved tensors fit :data:`CPU_BATCH_BYTES`: tiny models are dominated
+    by per-call overhead and want many points per call, memory-hungry ones (attention,
+    HR-resolution layers) run fastest one or two at a time (EDSR-16x64 on an 83^2 crop,
+    124 MiB: 4; EDSR-8x32 on 52^2, 16 MiB: 16; GRL-tiny on 64^2, 1.8 GiB: 1). The saved
+    bytes are a property of the model and the crop, so the choice (and the map's last
+    bits) is the same on every run.
     """
     if device.type != "cpu":
         return 16
-    if not work or work <= 0:
+    if not saved or saved <= 0:
         return 16
-    return int(min(16, max(1, 2 ** math.floor(math.log2(max(4e10 / work, 1.0))))))
+    return int(min(16, max(1, 2 ** math.floor(math.log2(max(CPU_BATCH_BYTES / saved, 1.0))))))
 
 
 def _resolve_precision(mode: str, device: torch.device) -> str:

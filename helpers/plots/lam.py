@@ -7,8 +7,10 @@ PSNR against DI with the log fit and its band), :func:`plot_sweeps` (Fig. 7c: DI
 along the width/depth sweeps), :func:`plot_di_by_case` and :func:`plot_content_extremes`
 (Fig. 8: DI per hard case, the lowest- and highest-DI patches with their maps).
 :func:`speed_table`: the committed LAM benchmark (``benchmarks/lam_speed.json``) as the
-LAM chapter's table and the few numbers its prose quotes; :func:`plot_scaling`: how a
-map's and a training step's cost grow with size (``benchmarks/scaling.json``).
+LAM chapter's table and the few numbers its prose quotes; :func:`plot_rules`: map error
+against network evaluations per integration rule (``benchmarks/lam_rules.json``);
+:func:`plot_scaling`: how a map's and a training step's cost grow with size
+(``benchmarks/scaling.json``).
 
 DI in titles is the LAM demo's definition (:func:`helpers.attribution.di.map_di`).
 
@@ -308,27 +310,49 @@ def plot_content_extremes(
     return fig
 
 
-def speed_table(bench: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, str]]:
+def speed_table(
+    bench: Mapping[str, Any], headline: str = "edsr16x64:128"
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """The LAM benchmark (``scripts/bench_lam.py``'s JSON) as a table and its headline facts.
 
     Returns:
-        The table (index ``config, variant``: wall and CPU seconds per map, speed-up
-        against the reference loop, largest relative error, peak extra MiB), and strings:
-        ``date``, ``largest`` (the last configuration), ``exact_speedup`` and
-        ``fast_speedup`` there (to one digit), ``exact_err`` and ``fast_err`` (largest
-        relative error over the configurations), ``peak_gib`` (the largest peak extra
-        memory, rounded up to 0.1 GiB) and ``machine`` (one line: date, torch, CPU, load).
+        The table (index ``config, variant``: rule and nodes, wall and CPU seconds per
+        map, speed-up against the reference loop, largest relative error against the
+        reference's map, relative L1 error against the converged integral where it was
+        computed, peak extra MiB), and strings: ``date``, ``largest`` (``headline``, or the
+        last configuration), ``exact_speedup`` and ``fast_speedup`` there, ``fast_released``
+        (the fast mode's speed-up on each released network), ``exact_err`` (largest
+        relative error of the exact mode against the reference loop, float rounding),
+        ``reference_vs_converged`` and ``fast_vs_converged`` (map errors against the
+        converged integral on ``largest``, in %), ``fast_steps``, ``grl_exact_s`` and
+        ``grl_fast_s`` (seconds per GRL-tiny map, when measured), ``peak_gib`` (the largest
+        peak extra memory, rounded up to 0.1 GiB) and ``machine`` (one line).
     """
     speed = pd.DataFrame(bench["rows"]).set_index(["config", "variant"])
-    largest = bench["configs"][-1]
+    largest = headline if headline in bench["configs"] else bench["configs"][-1]
     m = bench["machine"]
+
+    def pct(config: str, variant: str) -> str:
+        v = speed.get("l1_rel_err_vs_converged")
+        if v is None or (config, variant) not in v.index or pd.isna(v[(config, variant)]):
+            return "n/a"
+        return f"{100 * v[(config, variant)]:.1f}%"
+
+    released = [c for c in bench["configs"] if not c.startswith("edsr")]
     facts = {
         "date": bench["date"],
         "largest": largest,
         "exact_speedup": f"{speed.loc[(largest, 'exact'), 'speedup_vs_reference']:.0f}",
         "fast_speedup": f"{speed.loc[(largest, 'fast'), 'speedup_vs_reference']:.0f}",
+        "fast_released": ", ".join(
+            f"{c} ×{speed.loc[(c, 'fast'), 'speedup_vs_reference']:.0f}"
+            for c in released
+            if (c, "fast") in speed.index
+        ),
         "exact_err": f"{speed.xs('exact', level='variant').max_rel_err.max():.0e}",
-        "fast_err": f"{speed.xs('fast', level='variant').max_rel_err.max():.0e}",
+        "reference_vs_converged": pct(largest, "reference"),
+        "fast_vs_converged": pct(largest, "fast"),
+        "fast_steps": str(int(speed.xs("fast", level="variant").steps.max())),
         "peak_gib": f"{np.ceil(speed.peak_extra_mib.max() / 1024 * 10) / 10:.1f}",
         "machine": (
             f"{bench['date']}: torch {m['torch']}, {m['cpu_capability']}, {m['torch_threads']} "
@@ -337,8 +361,68 @@ def speed_table(bench: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, str]]
             f"{bench['sigma']}, {bench['window']}"
         ),
     }
-    cols = ["seconds", "cpu_seconds", "speedup_vs_reference", "max_rel_err", "peak_extra_mib"]
-    return speed[cols].round({c: 2 for c in cols[:3]} | {"peak_extra_mib": 0}), facts
+    for variant in ("exact", "fast"):
+        key = ("grl_tiny:64", variant)
+        facts[f"grl_{variant}_s"] = (
+            f"{speed.loc[key, 'seconds']:.0f}" if key in speed.index else "n/a"
+        )
+    cols = ["rule", "steps", "seconds", "cpu_seconds", "speedup_vs_reference", "max_rel_err",
+            "l1_rel_err_vs_converged", "peak_extra_mib"]  # fmt: skip
+    cols = [c for c in cols if c in speed.columns]
+    digits = {"seconds": 2, "cpu_seconds": 2, "speedup_vs_reference": 2,
+              "l1_rel_err_vs_converged": 4, "peak_extra_mib": 0}  # fmt: skip
+    return speed[cols].round(digits), facts
+
+
+def rules_facts(bench: Mapping[str, Any]) -> dict[str, str]:
+    """The numbers the LAM chapter quotes from ``scripts/bench_lam_rules.py``'s JSON:
+    ``ref_nodes``, ``ref_self_pct`` (the reference's largest error against half its nodes,
+    in %), ``fast_nodes`` and ``nodes_range`` (the node counts tried, ``lo–hi``)."""
+    ref = [r for r in bench["rows"] if r["rule"] == "reference"]
+    nodes = bench["settings"]["nodes"]
+    return {
+        "ref_nodes": str(bench["settings"]["ref_nodes"]),
+        "ref_self_pct": f"{100 * max(r['ref_self_error'] for r in ref):.1f}",
+        "fast_nodes": str(bench["fast_nodes"]),
+        "nodes_range": f"{min(nodes)}–{max(nodes)}",
+    }
+
+
+_RULE_STYLE = {
+    "right": ("C3", "o", "right sum (paper)"),
+    "trapezoid": ("C0", "s", "trapezoid"),
+    "gauss_legendre": ("C2", "^", "Gauss–Legendre"),
+    "arclength": ("C1", "D", "arclength (fast)"),
+}
+
+
+def plot_rules(bench: Mapping[str, Any]) -> Figure:
+    """``scripts/bench_lam_rules.py``'s JSON: relative L1 map error against the converged
+    path integral vs network evaluations (log-log), one panel per network (first crop),
+    one line per rule; the dotted line is the paper's own error (right sum, 50 steps) and
+    the star the fast mode's node count."""
+    rows = pd.DataFrame(bench["rows"])
+    rows = rows[rows.rule != "reference"]
+    nets = list(dict.fromkeys(rows.model))
+    fig, axes = plt.subplots(1, len(nets), figsize=(2.4 * len(nets), 2.8), sharey=True,
+                             squeeze=False)  # fmt: skip
+    for ax, net in zip(axes[0], nets, strict=True):
+        mine = rows[(rows.model == net) & (rows.image == rows[rows.model == net].image.iloc[0])]
+        for rule, (color, marker, label) in _RULE_STYLE.items():
+            r = mine[mine.rule == rule].sort_values("evaluations")
+            ax.plot(r.evaluations, r.map_rel_l1, marker=marker, color=color, ms=3, lw=1,
+                    label=label)  # fmt: skip
+        paper = bench["fast"][net]["paper_right50_map_rel_l1"]
+        ax.axhline(paper, color="C3", ls=":", lw=1)
+        k = bench["fast"][net]["fast_nodes"]
+        if k is not None:
+            hit = mine[(mine.rule == "arclength") & (mine.nodes == k)]
+            ax.plot(hit.evaluations, hit.map_rel_l1, "*", color="k", ms=9)
+        ax.set(xscale="log", yscale="log", xlabel="network evaluations", title=net)
+    axes[0, 0].set_ylabel("map error vs converged (rel. L1)")
+    axes[0, -1].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
 
 
 _SCALING_LABELS = {
