@@ -8,8 +8,7 @@ For each configuration (EDSR size x LR size) this times, in one run on this mach
 - ``exact``: ``lam(mode="exact")`` (plus the receptive-field crop);
 - ``fast``: ``lam(mode="fast")``: fewer, better-placed path nodes (the ``"arclength"``
   rule at :data:`helpers.attribution.FAST_STEPS` nodes instead of the right sum at
-  ``--steps``), and the body in bf16 where the device has native bf16 (the JSON records
-  ``precision``, ``rule`` and ``steps``);
+  ``--steps``), float32 (the JSON records ``precision``, ``rule`` and ``steps``);
 - ``bf16``: ``lam(mode="bf16")``, bf16 body forced (emulated on AVX2-only CPUs: slow,
   but it measures the attribution error of the bf16 body), on ``--bf16-configs``;
 - ``exact_fp64`` (opt-in): ``lam`` on a float64 copy of the model, a slow ground truth;
@@ -193,8 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save-maps", help="folder to keep every variant's attribution (.pt)")
     p.add_argument(
         "--bf16-configs",
-        default="edsr8x32:64",
+        default="edsr8x32:64,imdn:64",
         help="configs on which the forced-bf16 variant runs (slow where bf16 is emulated)",
+    )
+    p.add_argument(
+        "--nocrop-configs",
+        default="edsr8x32:64,edsr16x64:128",
+        help="configs on which exact_nocrop runs (on a global network it is exact itself)",
     )
     p.add_argument(
         "--converged-configs",
@@ -225,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"variants must include 'reference' and come from {VARIANTS}; got {unknown}")
     bf16_configs = set(args.bf16_configs.split(","))
     converged_configs = set(args.converged_configs.split(","))
+    nocrop_configs = set(args.nocrop_configs.split(","))
     if "converged" not in variants:
         variants.append("converged")
     table: list[dict[str, Any]] = []
@@ -239,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                 if variant == "bf16" and config not in bf16_configs:
                     continue
                 if variant == "converged" and config not in converged_configs:
+                    continue
+                if variant == "exact_nocrop" and config not in nocrop_configs:
                     continue
                 out = str(Path(tmp) / f"{config.replace(':', '_')}_{variant}")
                 cmd = [

@@ -149,7 +149,8 @@ def test_speed_table_facts_from_the_committed_benchmark() -> None:
 
     bench = json.loads((REPO / "benchmarks" / "lam_speed.json").read_text())
     table, facts = lam_plots.speed_table(bench)
-    assert float(facts["exact_err"]) < 1e-4
+    # float rounding, and the detector's smoothing at zero gradient (PAN: 5e-4)
+    assert float(facts["exact_err"]) < 1e-3
     rows = pd.DataFrame(bench["rows"])
     conv = rows.dropna(subset=["l1_rel_err_vs_converged"]).set_index(["config", "variant"])
     configs = {c for c, _ in conv.index}
@@ -159,4 +160,5 @@ def test_speed_table_facts_from_the_committed_benchmark() -> None:
         for c in configs
     )
     assert {"fast_speedup", "fast_released", "grl_fast_s"} <= set(facts)
+    assert float(facts["peak_gib"]) < float(facts["reference_peak_gib"])
     assert "l1_rel_err_vs_converged" in table.columns

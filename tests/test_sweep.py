@@ -194,3 +194,19 @@ def test_runner_dask_options_checked_before_any_kernel(
     assert "--scheduler and --workers go with --executor dask" in capsys.readouterr().err
     assert runner.run(common + ["--executor", "dask", "--workers", "0"]) == 2
     assert "--workers must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_committed_sweep_benchmark_matches_and_is_rendered() -> None:
+    """``benchmarks/sweep.json`` (scripts/bench_sweep.py): the Dask sweep trained the same
+    keys and weights as the local one, faster on 2 workers, and the built-with page shows
+    it."""
+    from helpers.book import builtwith
+
+    path = REPO / "benchmarks" / "sweep.json"
+    bench = json.loads(path.read_text())
+    local, remote = bench["local"]["results"], bench["dask"]["results"]
+    assert bench["identical"] and local == remote and len(local) == bench["settings"]["n"]
+    assert len({key for key, _ in local}) == bench["settings"]["n"]  # n distinct trainings
+    assert bench["speedup"] > 1 and bench["settings"]["workers"] == 2
+    page = "\n".join(builtwith._scale_out(path))
+    assert "## Scale out" in page and "Dask, 2 workers" in page

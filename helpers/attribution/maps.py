@@ -92,7 +92,7 @@ DEFAULT_STEPS = 50
 #: every network of ``benchmarks/lam_rules.json`` (its ``fast_nodes``; a test keeps the
 #: two equal, so rerun ``scripts/bench_lam_rules.py`` before changing it).
 FAST_RULE: RuleName = "arclength"
-FAST_STEPS = 16
+FAST_STEPS = 20
 DEFAULT_WINDOW_SIZE = 16
 #: Extra LR pixels around the receptive field when cropping (sub-pixel phase asymmetry).
 CROP_MARGIN = 2
@@ -275,10 +275,10 @@ def lam(
             ``"gauss_legendre"``, ``"arclength"`` (trapezoid on nodes of equal path
             length; the default in ``"fast"`` mode); see :mod:`helpers.attribution.path`.
         mode: ``"exact"`` (float32), ``"bf16"`` (bf16 body, float32 output layers
-            and detector, on any hardware), ``"fast"`` (fewer, better-placed nodes:
-            ``rule`` and ``steps`` default to :data:`FAST_RULE` at :data:`FAST_STEPS`;
-            negligible nodes pruned; the bf16 body where the device has native bf16);
-            see :mod:`helpers.attribution.precision`. Explicit ``rule``/``steps`` win.
+            and detector, on any hardware; warns where bf16 is emulated), ``"fast"``
+            (float32, fewer and better-placed nodes: ``rule`` and ``steps`` default to
+            :data:`FAST_RULE` at :data:`FAST_STEPS`; negligible nodes pruned); see
+            :mod:`helpers.attribution.precision`. Explicit ``rule``/``steps`` win.
         crop: ``"auto"`` crops the LR image to the window's receptive field (+ margin)
             when ``model.receptive_field`` is finite (same map, less compute);
             ``"none"`` always runs the whole image.

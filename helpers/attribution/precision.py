@@ -16,10 +16,15 @@ Modes (attribution error = relative L2 distance to the exact map; <= 1% by desig
   float32 and stay float32. Without this, bfloat16's 8-bit mantissa quantises SR
   intensities to ~4e-3 and the detector's pixel differences to noise (errors up to 20%),
   so whole-network bf16 is not offered.
-- ``"fast"``: skips negligible path nodes (:mod:`.path`) and uses the bf16 body where the
-  device computes bf16 natively (:func:`native_bf16`: CUDA with bf16; CPUs with
-  AVX512-BF16 or AMX). On other devices, e.g. an AVX2-only CPU where oneDNN emulates bf16
-  10-30x *slower* than float32, the body stays float32 (with a warning).
+- ``"fast"``: float32, with fewer, better-placed path nodes (the ``"arclength"`` rule at
+  ``FAST_STEPS`` nodes, :mod:`.maps`) and negligible nodes skipped (:mod:`.path`). It does
+  not use bf16: the bf16 body's error depends on the network (0.4-0.8% on EDSRs, but it
+  doubled the map error of released IMDN and PAN against the converged integral in
+  ``benchmarks/lam_speed.json``), and the node count is chosen in float32 to keep the
+  fast map closer to the integral than the paper's 50-step map. Where the device computes
+  bf16 natively (:func:`native_bf16`: CUDA with bf16; CPUs with AVX512-BF16 or AMX),
+  ``mode="bf16"`` with ``rule="arclength"`` combines both; on other devices, e.g. an
+  AVX2-only CPU where oneDNN emulates bf16 10-30x *slower* than float32, ``"bf16"`` warns.
 
 May import: the base modules only (torch).
 """
@@ -186,17 +191,15 @@ def default_batch(device: torch.device, saved: float | None = None) -> int:
 
 
 def _resolve_precision(mode: str, device: torch.device) -> str:
-    """Body precision for ``mode``: ``"bf16"`` or ``"fp32"``."""
-    if mode == "bf16":
-        return "bf16"
-    if mode == "fast":
-        if native_bf16(device):
-            return "bf16"
+    """Body precision for ``mode``: ``"bf16"`` or ``"fp32"`` (``"bf16"`` warns where the
+    device only emulates it)."""
+    if mode != "bf16":
+        return "fp32"
+    if not native_bf16(device):
         warnings.warn(
-            f"mode='fast': this {device.type} has no native bfloat16 (emulated bf16 is "
-            "10-30x slower than float32), so the body stays float32 and only the path "
-            "pruning applies; mode='bf16' forces bf16",
+            f"mode='bf16': this {device.type} has no native bfloat16 (emulated bf16 is "
+            "10-30x slower than float32); the map is computed, slowly",
             RuntimeWarning,
             stacklevel=3,
         )
-    return "fp32"
+    return "bf16"

@@ -135,6 +135,7 @@ def built_with_page(
             ]
             out += ["", ":::", ""]
 
+    out += _scale_out(book_dir.parent / "benchmarks" / "sweep.json")
     out += ["## Environment", ""]
     envs: dict[str, tuple[dict[str, Any], list[str]]] = {}
     for name, rec in records.items():
@@ -170,6 +171,34 @@ def built_with_page(
             "",
         ]
     return "\n".join(out)
+
+
+def _scale_out(bench: Path) -> list[str]:
+    """The committed sweep benchmark (``scripts/bench_sweep.py``), when there is one."""
+    if not bench.is_file():
+        return []
+    b = json.loads(bench.read_text())
+    n, workers = b["settings"]["n"], b["settings"]["workers"]
+    rows = [
+        ["local (one process)", _duration(b["local"]["seconds"]), "", "1.00"],
+        [
+            f"Dask, {workers} workers",
+            _duration(b["dask"]["seconds"]),
+            _duration(b["dask"]["startup_seconds"]),
+            f"{b['speedup']:.2f}",
+        ],
+    ]
+    return [
+        "## Scale out",
+        "",
+        f"One sweep of {n} trainings ({b['settings']['steps']} steps each), run by "
+        "`helpers.sweep.run` locally and on a Dask `LocalCluster` "
+        f"(`benchmarks/sweep.json`, {b['date']}; rerun `python scripts/bench_sweep.py`). "
+        f"Same cache keys and weights in both: {b['identical']}.",
+        "",
+        _table(["executor", "wall time", "cluster start-up", "speed-up"], rows),
+        "",
+    ]
 
 
 def write_favicon_ico(path: Path) -> None:
