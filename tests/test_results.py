@@ -94,7 +94,12 @@ def _lam_example() -> dict:
         "degenerate_windows": [],
         "di": {"edsr_s": {"mean": 1.2, "std": None, "n": 1, "n_degenerate": 0}},
         "completeness_error": {"edsr_s": 0.01},
-        "rules": {"right": {"8": 0.1}, "trapezoid": {"8": 0.05}, "gauss_legendre": {"8": 0.01}},
+        "rules": {
+            "right": {"8": 0.1},
+            "trapezoid": {"8": 0.05},
+            "gauss_legendre": {"8": 0.01},
+            "arclength": {"8": 0.02},
+        },
         "fig3": {"blur": {"di": 1.0, "completeness_error": 0.01}},
         "case_sources": 1,
         "di_definition": "lam_demo",
