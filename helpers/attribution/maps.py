@@ -355,9 +355,11 @@ def lam(
         islands: list[nn.Module] = []
         if precision == "bf16":
             islands = _output_layers(model, region.image)
+        # Arclength nodes each carry an equal share of the path, so there is nothing to
+        # prune; only uniform rules in fast mode pay for the pruning pass.
         keep = (
             _prune(quad, region, FAST_PRUNE_TOL, 16)
-            if mode == "fast"
+            if mode == "fast" and rule != "arclength"
             else torch.arange(quad.nodes.numel())
         )
         autocast = (
