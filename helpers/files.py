@@ -2,8 +2,8 @@
 
 :func:`atomic_write` fills a temp file beside the destination and renames it over, so a
 crash leaves the old file or none, never a truncated one; a full disk is a clear error.
-:mod:`helpers.io` re-exports these next to its image and tensor writers; the book's runner
-uses them directly (it must not import torch).
+:mod:`helpers.io` re-exports ``atomic_write`` and ``write_json`` next to its image and
+tensor writers; the book's runner and :mod:`helpers.results` use them directly (no torch).
 """
 
 from __future__ import annotations

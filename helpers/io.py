@@ -1,5 +1,6 @@
 """File input/output: image loading as [0, 1] NCHW tensors, tensor and image writes; the
-atomic writes of :mod:`helpers.files` are re-exported here."""
+atomic writes of :mod:`helpers.files` (``atomic_write``, ``write_json``) are re-exported
+here."""
 
 from __future__ import annotations
 
@@ -11,19 +12,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .files import atomic_write, write_json, write_text
-
-# Re-exported: callers write JSON and text through helpers.io as before.
-__all__ = [
-    "atomic_write",
-    "load_image",
-    "save_image",
-    "save_torch",
-    "tensor_to_uint8",
-    "uint8_to_tensor",
-    "write_json",
-    "write_text",
-]
+from .files import atomic_write
+from .files import write_json as write_json  # re-exported: callers write JSON through io
 
 
 def save_torch(path: str | Path, obj: Any) -> Path:

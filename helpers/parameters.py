@@ -111,28 +111,22 @@ def _fit(annotation: Any, value: Any) -> Any:
             # type and value: True is not 1, "4" is not 4
             if any(type(value) is type(a) and value == a for a in args):
                 return value
-        elif arm is bool:
-            if isinstance(value, bool):
-                return value
         elif arm is int:
             if isinstance(value, int) and not isinstance(value, bool):
                 return value
         elif arm is float:
             if isinstance(value, int | float) and not isinstance(value, bool):
                 return float(value)
-        elif arm is str:
-            if isinstance(value, str):
-                return value
         elif arm in (list, tuple) or origin in (list, tuple):
             if isinstance(value, list | tuple):
                 inner = args[0] if args else Any
                 items = [_fit(inner, v) for v in value]
                 if all(v is not _NO for v in items):
                     return items
-        elif arm is dict or origin is dict:
+        elif origin is dict:  # dict[K, V]: isinstance takes no parameterized type
             if isinstance(value, dict):
                 return value
-        elif isinstance(arm, type) and isinstance(value, arm):
+        elif isinstance(arm, type) and isinstance(value, arm):  # bool, str, dict, ...
             return value
     return _NO
 

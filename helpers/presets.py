@@ -472,13 +472,10 @@ def fill(chapter: str, preset: str, **params: Any) -> tuple[Any, ...]:
     back in the order given; a value that is not ``None`` is kept as the reader set it. A
     name the chapter has no preset default for raises ``KeyError`` naming the valid ones.
     """
-    defaults = CHAPTER_DEFAULTS.get(chapter)
-    if defaults is None:
-        raise KeyError(f"no preset defaults for {chapter!r}; chapters: {sorted(CHAPTER_DEFAULTS)}")
-    check_preset(preset)
+    defaults = chapter_defaults(chapter, preset)  # table look-ups: cheap to make them all
     unknown = sorted(set(params) - set(defaults))
     if unknown:
         raise KeyError(
             f"{chapter}: no preset default for {unknown}; parameters with one: {sorted(defaults)}"
         )
-    return tuple(defaults[k](preset) if v is None else v for k, v in params.items())
+    return tuple(defaults[k] if v is None else v for k, v in params.items())

@@ -232,22 +232,6 @@ ZAMFIR_PRIOR_LAMBDA_EDSR: dict[float, dict[str, tuple[float, float]]] = {
     1e-2: {"set5": (37.16, 0.0425), "set14": (32.84, 0.0310), "b100": (31.66, 0.0193),
            "urban100": (30.28, 0.0251), "hard": (27.87, 0.0419)},
 }  # fmt: skip
-#: Table 4.2, RNAN-T (6 seeds): baseline and lambda = 1e-5 on HardCases.
-ZAMFIR_PRIOR_RNAN_HARD = {0.0: (28.45, 0.1206), 1e-5: (28.51, 0.0220), 1e-4: (28.49, 0.0319)}
-#: Table 4.3, EDSR-T HardCases by w (lambda = 1e-4).
-ZAMFIR_PRIOR_W_HARD = {0.1: 28.22, 0.5: 28.23, 1.0: 28.22, "sim": 28.26}
-#: Table 4.4, EDSR-T HardCases by N_SSR, local (7x7 window) and unconstrained (*).
-ZAMFIR_PRIOR_NSSR_HARD = {"local": {1: 28.26, 2: 28.23, 3: 28.23},
-                          "unconstrained": {1: 28.25, 2: 28.24, 3: 28.26}}  # fmt: skip
-#: Table 4.5, EDSR-T HardCases by scenario (Fig. 4.4; baseline 28.24).
-ZAMFIR_PRIOR_SCENARIO_HARD = {"local_similar": 28.26, "global_similar": 28.27,
-                              "local_random": 28.24, "global_random": 28.26}  # fmt: skip
-#: Table 4.6, EDSR-T regularisers, HardCases (baseline 28.24).
-ZAMFIR_PRIOR_REGULARISER_HARD = {"bn": 25.32, "wd": 25.28, "one_block_fewer": 28.16}
-#: Table 4.7, EDSR-T HardCases: total / on SSRs / on PoI, baseline -> prior. The
-#: baseline's total (32.24) is not Table 4.2's HardCases (28.24) for the same network.
-ZAMFIR_PRIOR_SSR_POI = {"baseline": {"total": 32.2438, "ssr": 32.2529, "poi": 32.2348},
-                        "prior": {"total": 32.3844, "ssr": 32.3559, "poi": 32.4129}}  # fmt: skip
 #: Sec. 4.6: training time with the prior (EDSR-B, 2080 RTX): x2, and twice the memory.
 ZAMFIR_PRIOR_TIME_FACTOR = 2.0
 #: Sec. 4.2/4.5: the settings of the prior (LR px): PoI 5x5, local window 7x7, global SSRs

@@ -24,7 +24,7 @@ from typing import Any
 
 import jsonschema
 
-from .io import write_json
+from .files import write_json
 
 #: Folder of the chapters' JSON Schemas, ``<chapter>.schema.json``.
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"

@@ -27,21 +27,18 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any
 
 EXECUTOR_ENV = "HELPERS_EXECUTOR"
 SCHEDULER_ENV = "HELPERS_SCHEDULER"
 EXECUTORS = ("local", "dask")
-Executor = Literal["local", "dask"]
 
 
-def default_executor() -> str:
-    """``$HELPERS_EXECUTOR`` or ``"local"`` (``ValueError`` naming the choices if bad)."""
-    return check_executor(os.environ.get(EXECUTOR_ENV) or "local")
-
-
-def check_executor(executor: str) -> str:
-    """Return ``executor`` or raise ``ValueError`` listing the valid ones."""
+def check_executor(executor: str | None = None) -> str:
+    """Return ``executor`` (``None``: ``$HELPERS_EXECUTOR``, else ``"local"``) or raise
+    ``ValueError`` listing the valid ones."""
+    if executor is None:
+        executor = os.environ.get(EXECUTOR_ENV) or "local"
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; valid: {list(EXECUTORS)}")
     return executor
@@ -100,7 +97,7 @@ def run(
     keep: bool = True,
 ) -> list[Any]:
     """``[fn(item) for item in items]``, in order, on ``executor`` (default
-    :func:`default_executor`).
+    ``$HELPERS_EXECUTOR``, else ``"local"``: :func:`check_executor`).
 
     ``fn`` and the items must pickle for ``"dask"`` (module-level functions,
     ``functools.partial`` of them, plain data); the results travel back, so let a job that
@@ -112,7 +109,7 @@ def run(
     import torch  # lazily, as in _Job
 
     items = list(items)
-    executor = check_executor(executor) if executor is not None else default_executor()
+    executor = check_executor(executor)
     threads = torch.get_num_threads() if threads is None else int(threads)
     job = _Job(fn, threads, keep)
     if executor == "local" or not items:
@@ -141,7 +138,6 @@ def prefetch(
     load instead of computing. A job that fails is left to the caller's own call, which
     computes it again and raises (or reports) the error where it is handled. A no-op with
     the local executor (the caller's calls do the work, in order, as before)."""
-    executor = check_executor(executor) if executor is not None else default_executor()
-    if executor == "local":
+    if check_executor(executor) == "local":
         return
     run(fn, items, executor, scheduler, workers, keep=False)

@@ -101,6 +101,25 @@ def test_lock_of_killed_run_is_taken_over(tmp_path: Path) -> None:
     FolderLock(tmp_path / "build").acquire()  # free again, no warning
 
 
+def test_run_locks_each_folder_once_and_lets_go_when_one_is_taken(tmp_path: Path) -> None:
+    build, results = tmp_path / "build", tmp_path / "results"
+    book = Book(tmp_path / "src", build, results, html_dir=build / "html")  # HTML in build
+    with book.locks():
+        held = {p.parent.name: json.loads(p.read_text()) for p in tmp_path.glob("*/.lock")}
+        assert sorted(held) == ["build", "results"]
+        assert all(info["pid"] == os.getpid() for info in held.values())
+    assert FolderLock(build).holder() is None and FolderLock(results).holder() is None
+    holder = _holder(results)  # another run writes the same results folder
+    try:
+        with pytest.raises(BookError, match="the results folder .* is in use"), book.locks():
+            pass
+        with FolderLock(build):  # the build folder, taken first, was let go again
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def _fake_executed(book: Book, name: str) -> None:
     """Put an executed copy, a run record and results in place as a run would."""
     book.copy_dir.mkdir(parents=True, exist_ok=True)

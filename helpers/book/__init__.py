@@ -22,7 +22,6 @@ May import: ``helpers.presets``, ``helpers.parameters``, ``helpers.files`` and
 ``helpers.sweep`` only (chapters run in kernels; the runner stays light: no torch).
 """
 
-from ..presets import PRESETS
 from .builtwith import BUILT_WITH, built_with_page, flatten, write_favicon_ico
 from .chapters import (
     RUNNER_PARAMETERS,
@@ -44,12 +43,11 @@ from .plan import (
     parse_value,
     parse_yaml,
 )
-from .runner import Book, exec_count_str, main, run
+from .runner import Book, main, run
 
 __all__ = [
     "BUILT_WITH",
     "DEFAULT_KERNEL",
-    "PRESETS",
     "REPO_ROOT",
     "RUNNER_PARAMETERS",
     "Book",
@@ -63,7 +61,6 @@ __all__ = [
     "Plan",
     "built_with_page",
     "check_kernel",
-    "exec_count_str",
     "flatten",
     "git_commit",
     "kernel_environment",

@@ -128,12 +128,8 @@ def built_with_page(
         for chapter, cells in timed:
             slow = sorted(cells, key=lambda r: -r[1])
             rows = [[i, f"{s:.2f}", line.replace("`", "'")] for i, s, line in slow]
-            out += [
-                f":::{{dropdown}} {chapter.title}",
-                "",
-                _table(["cell", "s", "first line"], rows),
-            ]
-            out += ["", ":::", ""]
+            table = _table(["cell", "s", "first line"], rows)
+            out += [f":::{{dropdown}} {chapter.title}", "", table, "", ":::", ""]
 
     out += _scale_out(book_dir.parent / "benchmarks" / "sweep.json")
     out += ["## Environment", ""]

@@ -32,12 +32,7 @@ class ChapterFailed(BookError):
         super().__init__(message)
 
     def __reduce__(self):  # picklable, so a failure on a Dask worker reaches the runner
-        kwargs = {"cell_index": self.cell_index, "source": self.source, "output": self.output}
-        return (_chapter_failed, (self.chapter, str(self), kwargs))
-
-
-def _chapter_failed(chapter: str, message: str, kwargs: dict) -> ChapterFailed:
-    return ChapterFailed(chapter, message, **kwargs)
+        return (ChapterFailed, (self.chapter, str(self)), self.__dict__)
 
 
 class HtmlBuildFailed(BookError):

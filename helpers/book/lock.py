@@ -21,7 +21,6 @@ import socket
 import sys
 import warnings
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from .errors import BookError
@@ -36,7 +35,7 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, owned by someone else
-        return True
+        pass
     return True
 
 
@@ -56,12 +55,8 @@ class FolderLock:
     def holder(self) -> dict[str, Any] | None:
         """What the lock file says about its holder (None when empty or unreadable)."""
         try:
-            text = self.path.read_text()
-        except OSError:
-            return None
-        try:
-            info = json.loads(text) if text.strip() else None
-        except json.JSONDecodeError:
+            info = json.loads(self.path.read_text())  # an emptied file does not decode
+        except (OSError, json.JSONDecodeError):
             return None
         return info if isinstance(info, dict) else None
 
@@ -116,37 +111,5 @@ class FolderLock:
         self.acquire()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
-
-
-class Locks:
-    """Several :class:`FolderLock` s taken in order and released in reverse."""
-
-    def __init__(self, locks: list[FolderLock]) -> None:
-        seen: set[Path] = set()
-        self.locks = []
-        for lock in locks:
-            if lock.path.resolve() not in seen:
-                seen.add(lock.path.resolve())
-                self.locks.append(lock)
-        self._held: list[FolderLock] = []
-
-    def __enter__(self) -> Locks:
-        try:
-            for lock in self.locks:
-                lock.acquire()
-                self._held.append(lock)
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
-
     def __exit__(self, *exc: object) -> None:
-        while self._held:
-            self._held.pop().release()
+        self.release()

@@ -117,7 +117,12 @@ class _CellProgress(logging.Filter):
     """Papermill's "Executing Cell k" records -> ``on_cell(k)`` (1-based, every cell,
     markdown too). It drops papermill's INFO records (turned on only to see these) and its
     copies of the kernel's output (stderr is logged as WARNING; the log file has it), so
-    nothing of the kernel reaches the terminal or a logging handler a user configured."""
+    nothing of the kernel reaches the terminal or a logging handler a user configured.
+
+    It also drops papermill's "Passed unknown parameter" for annotations it cannot parse:
+    its cell inspection reads only simple annotations (``int``, ``list[str]``), not
+    ``int | None`` or ``Literal[...]``; the runner has checked every name and value itself
+    (:mod:`helpers.book.plan`), so the warning would only mislead."""
 
     _START = re.compile(r"^Executing Cell (\d+)")
 
@@ -126,15 +131,20 @@ class _CellProgress(logging.Filter):
         self.on_cell = on_cell
 
     def filter(self, record: logging.LogRecord) -> bool:
-        m = self._START.match(record.getMessage())
-        if m:
+        message = record.getMessage()
+        if m := self._START.match(message):
             self.on_cell(int(m.group(1)))
-        return record.levelno > logging.INFO and record.funcName != "log_output_message"
+        return (
+            record.levelno > logging.INFO
+            and record.funcName != "log_output_message"
+            and not message.startswith("Passed unknown parameter")
+        )
 
 
 @contextlib.contextmanager
 def cell_progress(on_cell: Callable[[int], None]) -> Iterator[None]:
-    """While papermill runs with ``log_output=True``: ``on_cell(k)`` as cell k starts."""
+    """While papermill runs with ``log_output=True``: ``on_cell(k)`` as cell k starts, and
+    nothing else of papermill's log shows but its real warnings (:class:`_CellProgress`)."""
     logger = logging.getLogger("papermill")
     level, flt = logger.level, _CellProgress(on_cell)
     logger.setLevel(logging.INFO)
@@ -144,23 +154,3 @@ def cell_progress(on_cell: Callable[[int], None]) -> Iterator[None]:
     finally:
         logger.removeFilter(flt)
         logger.setLevel(level)
-
-
-@contextlib.contextmanager
-def quiet_papermill() -> Iterator[None]:
-    """Silence papermill's "Passed unknown parameter" for annotations it cannot parse.
-
-    Its cell inspection reads only simple annotations (``int``, ``list[str]``), not
-    ``int | None`` or ``Literal[...]``; the runner has checked every name and value itself
-    (:mod:`helpers.book.plan`), so the warning would only mislead.
-    """
-    logger = logging.getLogger("papermill")
-
-    def keep(record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Passed unknown parameter")
-
-    logger.addFilter(keep)
-    try:
-        yield
-    finally:
-        logger.removeFilter(keep)

@@ -129,7 +129,7 @@ def _coerce(chapter: str, param: Parameter, raw: str, value: Any, *, given: str)
     try:
         return check_value(chapter, param.name, annotation, value, given=given)
     except ParameterError as exc:
-        if raw is not None and not isinstance(value, str):
+        if not isinstance(value, str):
             try:
                 return check_value(chapter, param.name, annotation, raw)
             except ParameterError:
@@ -147,7 +147,6 @@ class Plan:
     """What a run will execute: chapters in order, each with its papermill parameters."""
 
     preset: str
-    chapters: list[Chapter]
     executed: list[Chapter]
     parameters: dict[str, dict[str, Any]]
     kernel: str
@@ -262,4 +261,4 @@ def make_plan(
         per_chapter[chapter.name] = values
     if check_kernel_exists and executed:
         check_kernel(kernel)
-    return Plan(preset, chapters, executed, per_chapter, kernel)
+    return Plan(preset, executed, per_chapter, kernel)

@@ -27,6 +27,7 @@ codes: 0 success, 1 a chapter or the HTML build failed, 2 bad input.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -35,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,8 @@ from .builtwith import BUILT_WITH, _duration, _sha256, built_with_page, write_fa
 from .chapters import Chapter, _append_to_toc, _prune_toc, load_chapters, read_toc
 from .environment import REPO_ROOT, git_commit, kernel_environment
 from .errors import BookError, ChapterFailed, HtmlBuildFailed, IncompleteBuild
-from .lock import FolderLock, Locks
-from .output import KernelStream, cell_progress, quiet_papermill, tidy_executed
+from .lock import FolderLock
+from .output import KernelStream, cell_progress, tidy_executed
 from .plan import DEFAULT_KERNEL, Plan, make_plan
 
 #: Never copied into the build copy (``results`` is where chapters run by hand write).
@@ -152,7 +153,8 @@ class Book:
         if "results_dir" in injected:
             injected["results_dir"] = os.path.relpath(injected["results_dir"], self.copy_dir)
         # the terminal line: "cell k/n" and the kernel's latest progress bar
-        n_cells = len(nbformat.read(chapter.path, as_version=4).cells) + 1  # + injected
+        cells = nbformat.read(chapter.path, as_version=4).cells
+        n_cells = len(cells) + 1  # + papermill's injected-parameters cell
         shown = {"cell": 0, "line": ""}
 
         def show(**change: Any) -> None:
@@ -161,57 +163,47 @@ class Book:
                 line = f" {shown['line']}" if shown["line"] else ""
                 on_progress(f"cell {shown['cell']}/{n_cells}{line}")
 
-        def on_cell(k: int) -> None:
-            show(cell=k, line="")
-
-        def on_line(line: str) -> None:
-            show(line=line)
-
         started = dt.datetime.now(dt.UTC)
         t0 = time.perf_counter()
         try:
-            try:
-                with quiet_papermill(), cell_progress(on_cell), log_path.open("w") as log:
-                    stream = KernelStream(log, on_line)
-                    pm.execute_notebook(
-                        str(chapter.path),
-                        str(staged),
-                        parameters=injected,
-                        kernel_name=kernel,
-                        cwd=str(self.copy_dir),
-                        progress_bar=False,
-                        log_output=True,  # papermill logs "Executing Cell k": cell_progress
-                        stdout_file=stream,
-                        stderr_file=stream,
-                        execution_timeout=cell_timeout,
-                    )
-            except PapermillExecutionError as exc:
-                kept = self._keep_failed(staged, failed_dir)
+            with cell_progress(lambda k: show(cell=k, line="")), log_path.open("w") as log:
+                stream = KernelStream(log, lambda line: show(line=line))
+                pm.execute_notebook(
+                    str(chapter.path),
+                    str(staged),
+                    parameters=injected,
+                    kernel_name=kernel,
+                    cwd=str(self.copy_dir),
+                    progress_bar=False,
+                    log_output=True,  # papermill logs "Executing Cell k": cell_progress
+                    stdout_file=stream,
+                    stderr_file=stream,
+                    execution_timeout=cell_timeout,
+                )
+        except BaseException as exc:
+            before.restore()
+            kept = self._keep_failed(staged, failed_dir)
+            if isinstance(exc, PapermillExecutionError):
                 # papermill inserts one "injected-parameters" cell after the parameters cell
                 index = exc.cell_index
-                nb = nbformat.read(chapter.path, as_version=4)
                 tagged = [
-                    i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])
+                    i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])
                 ]
                 if tagged and index > tagged[0]:
                     index -= 1
+                count = " " if exc.exec_count is None else exc.exec_count  # as Jupyter shows it
                 head = "\n".join(f"    {line}" for line in (exc.source or "").splitlines()[:6])
                 raise ChapterFailed(
                     chapter.name,
                     f"chapter {chapter.name!r} failed in cell {index} of {chapter.path.name} "
-                    f"(0-based; In [{exec_count_str(exc.exec_count)}]) with "
-                    f"{exc.ename}: {exc.evalue}\n{head}\n"
+                    f"(0-based; In [{count}]) with {exc.ename}: {exc.evalue}\n{head}\n"
                     f"the executed notebook with the traceback is at {kept}; the kernel's "
                     f"output is in {log_path}",
                     cell_index=index,
                     source=exc.source or "",
                     output=kept,
                 ) from exc
-            except KeyboardInterrupt:
-                self._keep_failed(staged, failed_dir)
-                raise
-            except Exception as exc:  # dead kernel, cell timeout, unreadable notebook, ...
-                kept = self._keep_failed(staged, failed_dir)
+            if isinstance(exc, Exception):  # dead kernel, cell timeout, unreadable notebook, ...
                 raise ChapterFailed(
                     chapter.name,
                     f"chapter {chapter.name!r} failed: {type(exc).__name__}: {exc}\n"
@@ -219,17 +211,14 @@ class Book:
                     f"{log_path}",
                     output=kept,
                 ) from exc
-            if not before.changed():
-                kept = self._keep_failed(staged, failed_dir)
-                raise ChapterFailed(
-                    chapter.name,
-                    f"chapter {chapter.name!r} ran but wrote no {results_path}; every chapter "
-                    f"ends with helpers.results.write_results(results_dir, {chapter.name!r}, ...)",
-                    output=kept,
-                )
-        except BaseException:
-            before.restore()
-            raise
+            raise  # KeyboardInterrupt
+        if not before.changed():
+            raise ChapterFailed(
+                chapter.name,
+                f"chapter {chapter.name!r} ran but wrote no {results_path}; every chapter "
+                f"ends with helpers.results.write_results(results_dir, {chapter.name!r}, ...)",
+                output=self._keep_failed(staged, failed_dir),
+            )
         wall = time.perf_counter() - t0
         record = {
             "chapter": chapter.name,
@@ -242,8 +231,8 @@ class Book:
             "commit": commit if commit is not None else git_commit(),
             "source_sha256": _sha256(chapter.path),
             "environment": environment or {},
+            "cell_seconds": tidy_executed(staged),
         }
-        record["cell_seconds"] = tidy_executed(staged)
         os.replace(staged, output)
         write_text(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
         return record
@@ -258,23 +247,28 @@ class Book:
         os.replace(output, target)
         return target
 
-    def locks(self, *, html: bool = True) -> Locks:
-        """The locks a run takes: the build folder, the results folder and (``html``) the
-        folder the HTML is published into; a second run on any of them is refused."""
-        locks = [FolderLock(self.build_dir)]
+    @contextlib.contextmanager
+    def locks(self, *, html: bool = True) -> Iterator[None]:
+        """Hold the locks of a run: the build folder, the results folder and (``html``) the
+        folder the HTML is published into, each once; a second run on any of them is
+        refused. Taken in that order, released in reverse."""
+        folders = {self.build_dir: "build folder"}  # paths resolved: one lock per folder
         if not self.results_dir.is_relative_to(self.build_dir):
-            locks.append(FolderLock(self.results_dir, "results folder"))
+            folders.setdefault(self.results_dir, "results folder")
         if html:
-            locks.append(FolderLock(self.html_dir.parent, "HTML folder"))
-        return Locks(locks)
+            folders.setdefault(self.html_dir.parent, "HTML folder")
+        with contextlib.ExitStack() as held:
+            for folder, what in folders.items():
+                held.enter_context(FolderLock(folder, what))
+            yield
 
     def run_records(self) -> dict[str, dict[str, Any]]:
         """The run record of every chapter with an executed copy, by chapter name."""
-        records = {}
-        for path in sorted(self.runs_dir.glob("*.json")) if self.runs_dir.is_dir() else []:
-            if (self.copy_dir / f"{path.stem}.ipynb").is_file():
-                records[path.stem] = json.loads(path.read_text())
-        return records
+        return {
+            path.stem: json.loads(path.read_text())
+            for path in sorted(self.runs_dir.glob("*.json"))  # none when there is no folder
+            if (self.copy_dir / f"{path.stem}.ipynb").is_file()
+        }
 
     def remove_html(self) -> bool:
         """Delete the published HTML (after a failure); True when there was some."""
@@ -333,17 +327,8 @@ class Book:
         self.html_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".html-build-", dir=self.html_dir.parent))
         log = self.build_dir / "jupyter-book.log"
-        cmd = [
-            sys.executable,
-            "-c",
-            "from jupyter_book.cli.main import main; main()",
-            "build",
-            str(self.copy_dir),
-            "--path-output",
-            str(staging),
-            "--builder",
-            "html",
-        ]
+        cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build"]
+        cmd += [str(self.copy_dir), "--path-output", str(staging), "--builder", "html"]
         if strict:
             cmd.append("-W")
         try:
@@ -397,11 +382,6 @@ class _Snapshot:
             self.path.unlink(missing_ok=True)
         else:
             write_text(self.path, self.data.decode())
-
-
-def exec_count_str(count: int | None) -> str:
-    """Papermill's execution count, or a blank as Jupyter shows it."""
-    return " " if count is None else str(count)
 
 
 # --------------------------------------------------------------------------------------
@@ -543,9 +523,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         print("interrupted" + (f"; removed the stale HTML at {book.html_dir}" if removed else ""))
         return 130
     except BookError as exc:
-        removed = False
-        if exc.exit_code == 1 and not args.no_html:
-            removed = book.remove_html()
+        # a failure (exit 1) invalidates the HTML, unless this run was not to build any
+        removed = exc.exit_code == 1 and not args.no_html and book.remove_html()
         print(f"error: {exc}", file=sys.stderr)
         if removed:
             print(f"removed the stale HTML at {book.html_dir}", file=sys.stderr)
