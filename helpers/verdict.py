@@ -4,11 +4,13 @@ Each claim a chapter decides is a function in its analysis subpackage
 (``helpers.attribution.verdicts``, ``helpers.texture.verdicts``, ...) whose docstring
 states the rule (threshold, test, null) and which returns a :class:`Verdict` with the
 numbers it used; the chapter prints :meth:`Verdict.report` beside the paper's finding.
-No torch here: a verdict is plain numbers and words.
+The outcome words most rules share come from :func:`graded`, :func:`tally` and
+:func:`by_interval`. No torch here: a verdict is plain numbers and words.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,9 +34,7 @@ class Verdict:
     Attributes:
         claim: short name of the claim (the chapter's results key).
         rule: the rule applied, in one sentence (threshold, test, null).
-        holds: whether the claim holds by that rule.
-        outcome: a word or two, usually one of :data:`OUTCOMES` (anything but
-            ``"holds"`` leaves ``holds`` False).
+        outcome: a word or two, usually one of :data:`OUTCOMES`.
         numbers: every number the rule used (JSON-ready floats, ints, strings, dicts).
         text: the sentence(s) the chapter prints.
         paper: the paper's finding it is compared with.
@@ -42,15 +42,16 @@ class Verdict:
 
     claim: str
     rule: str
-    holds: bool
     outcome: str
     numbers: dict[str, Any] = field(default_factory=dict)
     text: str = ""
     paper: str = ""
 
-    def __post_init__(self) -> None:
-        if self.holds != (self.outcome == "holds"):
-            raise ValueError(f"holds={self.holds} contradicts outcome {self.outcome!r}")
+    @property
+    def holds(self) -> bool:
+        """Whether the claim holds by its rule: exactly when the outcome is ``"holds"``
+        (anything else, ``"partly"`` or a qualified ``"does not hold (...)"``, is False)."""
+        return self.outcome == "holds"
 
     @property
     def label(self) -> str:
@@ -64,3 +65,33 @@ class Verdict:
             f"{bullet}{self.text}\n    rule: {self.rule}\n    outcome: {self.outcome}"
             f"\n    paper: {self.paper}"
         )
+
+
+def graded(holds: object, partly: object = False) -> str:
+    """``"holds"`` when ``holds`` is true, else ``"partly"`` when ``partly`` is, else
+    ``"does not hold"`` (``holds`` wins even when ``partly`` is false)."""
+    return "holds" if holds else "partly" if partly else "does not hold"
+
+
+def tally(flags: Iterable[object]) -> str:
+    """Over the parts of a claim: ``"holds"`` when every flag is true (and there is at
+    least one), ``"partly"`` when some are, ``"does not hold"`` when none is."""
+    flags = list(flags)
+    return graded(flags and all(flags), any(flags))
+
+
+def by_interval(
+    intervals: Iterable[Sequence[float]], threshold: float = 0.0, partly: bool = False
+) -> str:
+    """The outcome of "the quantity exceeds ``threshold``" read from confidence intervals
+    ``(lo, hi)``, one per seed, network or test: ``"holds"`` when every interval lies
+    above it (lo > threshold; an empty iterable holds); with ``partly``, ``"partly"``
+    when some do; else ``"does not hold"`` when any lies below it (hi < threshold);
+    else ``"inconclusive"`` (every interval straddles or touches it; NaN ends do too)."""
+    cis = list(intervals)
+    above = [lo > threshold for lo, _ in cis]
+    if all(above):
+        return "holds"
+    if partly and any(above):
+        return "partly"
+    return "does not hold" if any(hi < threshold for _, hi in cis) else "inconclusive"

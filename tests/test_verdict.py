@@ -1,14 +1,17 @@
-"""Tests of the shared Verdict shape."""
+"""Tests of the shared Verdict shape and the outcome words most rules share."""
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 import pytest
 
-from helpers.verdict import Verdict
+from helpers.verdict import Verdict, by_interval, graded, tally
 
 
 def test_report_lists_sentence_rule_outcome_paper():
-    v = Verdict("c", "r > 0.8", True, "holds", {"r": 0.9}, "It holds.", "paper: r > 0.8")
+    v = Verdict("c", "r > 0.8", "holds", {"r": 0.9}, "It holds.", "paper: r > 0.8")
     assert v.label == "HOLDS"
     assert v.report("- ").splitlines() == [
         "- It holds.",
@@ -18,9 +21,31 @@ def test_report_lists_sentence_rule_outcome_paper():
     ]
 
 
-def test_holds_must_agree_with_the_outcome():
-    with pytest.raises(ValueError, match="contradicts"):
-        Verdict("c", "rule", True, "partly")
-    with pytest.raises(ValueError, match="contradicts"):
-        Verdict("c", "rule", False, "holds")
-    assert not Verdict("c", "rule", False, "does not hold (SR keeps more)").holds
+def test_holds_is_read_from_the_outcome():
+    assert Verdict("c", "rule", "holds").holds is True
+    assert not Verdict("c", "rule", "partly").holds
+    assert not Verdict("c", "rule", "does not hold (SR keeps more)").holds
+    assert "holds" not in {f.name for f in dataclasses.fields(Verdict)}  # derived, not stored
+    with pytest.raises(AttributeError):
+        Verdict("c", "rule", "holds").holds = False
+
+
+def test_graded_and_tally():
+    assert graded(True) == graded(True, False) == "holds"  # holds wins without partly
+    assert graded(False, True) == "partly" and graded(False) == "does not hold"
+    assert tally([True, True]) == "holds" and tally(iter([True, False])) == "partly"
+    assert tally([False, False]) == "does not hold"
+    assert tally([]) == "does not hold"  # nothing shown is not "holds"
+
+
+def test_by_interval_reads_each_interval_against_the_threshold():
+    assert by_interval([(0.1, 0.5), (0.2, 0.3)]) == "holds"
+    assert by_interval([(0.1, 0.5), (-0.3, -0.1)]) == "does not hold"
+    assert by_interval([(0.1, 0.5), (-0.3, 0.1)]) == "inconclusive"
+    assert by_interval([(0.1, 0.5), (-0.3, 0.1)], partly=True) == "partly"
+    assert by_interval([(-0.3, -0.1)], partly=True) == "does not hold"
+    assert by_interval([(0.0, 0.5)]) == "inconclusive"  # touching is not above
+    assert by_interval([(1.6, 2.4)], 1.0) == "holds"
+    assert by_interval([(0.4, 0.6)], 1.0) == "does not hold"
+    assert by_interval([(0.8, 1.2)], 1.0) == "inconclusive"
+    assert by_interval([(math.nan, math.nan)]) == "inconclusive"

@@ -1,5 +1,5 @@
 """Each claim the DI-vs-PSNR chapter decides, as a function with its rule (the LAM
-chapter's are in :mod:`.verdicts_lam`, which shares this module's helpers).
+chapter's are in :mod:`.verdicts_lam`).
 
 A verdict function takes the chapter's numbers (plain mappings, no tables), applies one
 stated rule and returns a :class:`Verdict`: whether the claim holds (``holds``; the
@@ -18,7 +18,6 @@ May import: :mod:`.di` and ``helpers.published`` (and numpy/scipy).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,7 +25,7 @@ import numpy as np
 from scipy import stats
 
 from .. import published
-from ..verdict import Verdict
+from ..verdict import Verdict, graded
 from .di import LogDIFit
 
 #: The DI chapter's significance level (the paper's p < 1e-12 needs ~48 networks).
@@ -40,51 +39,12 @@ PAPER_SCALE_TRENDS: dict[tuple[str, str], int] = {
 }
 
 
-def _table1_di(*names: str) -> str:
-    """``"0.8–3.0"``: the range of the paper's Table 1 DI over ``names``."""
-    di = [published.LAM_TABLE1[n]["di"] for n in names]
-    return f"{min(di):.1f}–{max(di):.1f}"
-
-
 #: The paper's findings each verdict is compared with (Gu & Dong, CVPR 2021).
 PAPER_RECEPTIVE_FIELD = (
     "Table 1: IMDN, RFDN, RNAN (global) no higher than RRDBNet (703 px); RCAN, SAN higher"
 )
 PAPER_SCALE = "Fig. 7c: DI rises with FSRCNN width and depth and EDSR depth, not EDSR width"
 PAPER_CONTENT = "Fig. 8: regular stripes and grids draw wide attribution, complex content not"
-
-
-def _outcome(holds: bool, partly: bool = False) -> str:
-    return "holds" if holds else ("partly" if partly else "does not hold")
-
-
-def _label(holds: bool, partly: bool = False) -> str:
-    return _outcome(holds, partly).upper()
-
-
-def _verdict(
-    claim: str,
-    rule: str,
-    holds: bool,
-    numbers: dict[str, Any],
-    text: str,
-    paper: str,
-    partly: bool = False,
-) -> Verdict:
-    holds = bool(holds)
-    return Verdict(claim, rule, holds, _outcome(holds, bool(partly)), numbers, text, paper)
-
-
-def _ratio(a: float, b: float) -> float:
-    """``a / b`` with numpy's float semantics (inf or NaN for b = 0, no exception)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.float64(a) / np.float64(b))
-
-
-def _mean(values: list[float]) -> float:
-    """Mean over the non-NaN values (NaN when none), as pandas' ``Series.mean``."""
-    kept = [v for v in values if not math.isnan(v)]
-    return float(np.mean(kept)) if kept else math.nan
 
 
 # ------------------------------------------------------------------------- DI chapter
@@ -114,9 +74,9 @@ def psnr_vs_log_di(
     both = min(fit.pearson_r, fit.spearman_rho)
     sig = max(fit.pearson_p, fit.spearman_p) < p_max
     strong = fit.pearson_r > paper["pearson_min"] and fit.spearman_rho > paper["spearman_min"]
-    holds, partly = bool(strong and sig), bool(both > 0 and sig)
+    outcome = graded(strong and sig, both > 0 and sig)
     text = (
-        f"1. PSNR vs log DI: {_label(holds, partly)}: "
+        f"1. PSNR vs log DI: {outcome.upper()}: "
         f"Pearson r = {fit.pearson_r:.2f} (p = {fit.pearson_p:.1e}), "
         f"Spearman rho = {fit.spearman_rho:.2f} (p = {fit.spearman_p:.1e}) over {fit.n} networks "
         f"(paper: both > {paper['pearson_min']}, p < {paper['p_max']:.0e} over "
@@ -128,16 +88,15 @@ def psnr_vs_log_di(
             else "."
         )
     )
-    return _verdict(
+    return Verdict(
         "1_di_vs_psnr",
         f"Pearson r > {paper['pearson_min']} and Spearman rho > {paper['spearman_min']}, both "
         f"p < {p_max} (PARTLY: both > 0 and p < {p_max})",
-        holds,
+        outcome,
         {**fit.summary(), "p_max": p_max},
         text,
         f"Pearson and Spearman > {paper['pearson_min']}, p < {paper['p_max']:.0e} over "
         f"{paper['n_networks']} networks (Sec. 4.4, Fig. 7a)",
-        partly,
     )
 
 
@@ -170,9 +129,9 @@ def receptive_field_vs_di(
     rf_up = rho is not None and rho > 0 and p < p_max
     lowest = min(glob, key=glob.get) if glob else None
     glob_not_enough = bool(glob) and widest is not None and glob[lowest] <= di[widest]
-    holds, partly = rf_up and glob_not_enough, rf_up or glob_not_enough
+    outcome = graded(rf_up and glob_not_enough, rf_up or glob_not_enough)
     text = (
-        f"2. Receptive field: {_label(holds, partly)}: DI "
+        f"2. Receptive field: {outcome.upper()}: DI "
         + (
             f"{'rises' if rf_up else 'does not rise'} with a finite field (Spearman {rho:+.2f}, "
             f"p = {p:.2g}, n = {len(finite)}; rule: > 0 and p < {p_max:g})"
@@ -188,11 +147,11 @@ def receptive_field_vs_di(
         )
         + " (paper: IMDN, RFDN, RNAN no higher than RRDBNet; RCAN, SAN higher)."
     )
-    return _verdict(
+    return Verdict(
         "2_di_vs_receptive_field",
         f"Spearman(DI, finite receptive field) > 0 with p < {p_max:g} and min DI of global "
         "networks <= DI of the widest-field CNN (PARTLY: one of the two)",
-        holds,
+        outcome,
         {
             "rho": rho,
             "p": p,
@@ -205,7 +164,6 @@ def receptive_field_vs_di(
         },
         text,
         PAPER_RECEPTIVE_FIELD,
-        partly,
     )
 
 
@@ -252,24 +210,23 @@ def scale_trends(
         if k in trends and not np.isnan(trends[k][0])
     }
     n_match = sum(match.values())
-    holds, partly = len(match) == 4 and all(match.values()), n_match >= 2
+    outcome = graded(len(match) == 4 and all(match.values()), n_match >= 2)
     text = (
-        f"3. Network scale: {_label(holds, partly)}: DI trend (Spearman) "
+        f"3. Network scale: {outcome.upper()}: DI trend (Spearman) "
         + ", ".join(
             f"{a} {var} {trends[(a, var)][0]:+.2f}" for a, var in expected if (a, var) in trends
         )
         + " (paper: + for FSRCNN width and depth and EDSR depth, none for EDSR width); "
         + f"{n_match} of {len(match)} as in the paper."
     )
-    return _verdict(
+    return Verdict(
         "3_di_vs_scale",
         "sign of the DI trend along each sweep as in the paper for all four sweeps "
         "(PARTLY: at least two)",
-        holds,
+        outcome,
         {"match": {f"{a}_{var}": ok for (a, var), ok in match.items()}, "n_match": n_match},
         text,
         PAPER_SCALE,
-        partly,
     )
 
 
@@ -294,22 +251,21 @@ def content_vs_di(
     """
     cp = content_corr["periodicity"]
     sig = cp["p"] < p_max
-    holds, partly = bool(cp["rho"] > 0 and sig), bool(cp["rho"] > 0)
+    outcome = graded(cp["rho"] > 0 and sig, cp["rho"] > 0)
     edges = content_corr["window_edges"]
     text = (
-        f"4. Image content: {_label(holds, partly)}: mean DI vs periodicity rho = {cp['rho']:+.2f} "
+        f"4. Image content: {outcome.upper()}: mean DI vs periodicity rho = {cp['rho']:+.2f} "
         f"(p = {cp['p']:.2g}), vs orientation coherence rho = "
         f"{content_corr['coherence']['rho']:+.2f} over {n_patches} patches"
         + ("" if sig else " (not significant at this number of patches)")
         + f"; vs the window's own edge content rho = {edges['rho']:+.2f} (p = {edges['p']:.2g})"
         + f"; widest-attribution patch: {widest}, narrowest: {narrowest}."
     )
-    return _verdict(
+    return Verdict(
         "4_di_vs_content",
         f"Spearman(mean DI, periodicity) > 0 with p < {p_max} (PARTLY: > 0)",
-        holds,
+        outcome,
         {"periodicity": dict(cp), "n_patches": n_patches, "p_max": p_max},
         text,
         PAPER_CONTENT,
-        partly,
     )

@@ -1,5 +1,5 @@
 """Each claim the LAM chapter decides, as a function with its rule (the DI chapter's are in
-:mod:`.verdicts`, whose shape and helpers these share).
+:mod:`.verdicts`).
 
 - :func:`global_vs_local`: global-operation networks use a much wider range of pixels
   (Table 1), by a stated ratio of mean DIs (:data:`GLOBAL_RATIO`).
@@ -14,18 +14,19 @@
 DI values are the diffusion index in (0, 100]; completeness errors and shares are
 fractions (0.01 = 1%).
 
-May import: :mod:`.verdicts` and ``helpers.published`` (and numpy).
+May import: ``helpers.published`` (and numpy).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..verdict import Verdict
-from .verdicts import _mean, _ratio, _table1_di, _verdict
+from .. import published
+from ..verdict import Verdict, graded
 
 #: The LAM chapter's bar: global-operation networks use "much" more pixels when their
 #: mean DI exceeds this multiple of the finite-receptive-field networks' mean DI.
@@ -37,6 +38,25 @@ COMPLETENESS_TOLERANCE = 0.05
 #: :func:`blur_path_edges`: permutations of the null and the significance level.
 EDGE_PERMUTATIONS = 2000
 P_EDGES = 0.05
+
+
+def _table1_di(*names: str) -> str:
+    """``"0.8–3.0"``: the range of the paper's Table 1 DI over ``names``."""
+    di = [published.LAM_TABLE1[n]["di"] for n in names]
+    return f"{min(di):.1f}–{max(di):.1f}"
+
+
+def _ratio(a: float, b: float) -> float:
+    """``a / b`` with numpy's float semantics (inf or NaN for b = 0, no exception)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(a) / np.float64(b))
+
+
+def _mean(values: list[float]) -> float:
+    """Mean over the non-NaN values (NaN when none), as pandas' ``Series.mean``."""
+    kept = [v for v in values if not math.isnan(v)]
+    return float(np.mean(kept)) if kept else math.nan
+
 
 #: The paper's findings each verdict is compared with (Gu & Dong, CVPR 2021).
 PAPER_GLOBAL = (
@@ -79,7 +99,7 @@ def global_vs_local(
     """
     g = _mean([v for n, v in di.items() if receptive_field[n] is None])
     loc = _mean([v for n, v in di.items() if receptive_field[n] is not None])
-    holds = bool(g > ratio * loc)
+    holds = g > ratio * loc
     lines = [
         f"Mean DI of global-operation networks: {g:.2f}; of finite-receptive-field CNNs: "
         f"{loc:.2f} (ratio {_ratio(g, loc):.2f}; rule: > {ratio:g}). Paper: {PAPER_GLOBAL}.",
@@ -94,11 +114,11 @@ def global_vs_local(
             + ", ".join(f"{n} {s} steps" for n, s in sorted(steps.items()))
             + " (the paper's networks: ~10^6 updates on DIV2K)."
         )
-    return _verdict(
+    return Verdict(
         "global_vs_local",
         f"mean DI of global-operation networks > {ratio:g} x mean DI of finite-receptive-field "
         "networks",
-        holds,
+        graded(holds),
         {"global_mean": g, "local_mean": loc, "ratio": _ratio(g, loc), "threshold": ratio},
         "\n".join(lines),
         PAPER_GLOBAL,
@@ -147,8 +167,7 @@ def trained_vs_released(
             + ("network" if missing == "finite" else "global-operation network")
             + " at this preset), so the book does not offer it."
         )
-        return Verdict("trained_vs_released", rule, False, "not testable", numbers, text,
-                       PAPER_TRAINING)  # fmt: skip
+        return Verdict("trained_vs_released", rule, "not testable", numbers, text, PAPER_TRAINING)
     bar = ratio * loc
     released_wide = all(di[n] > bar for n in released)
     book_narrow = all(di[n] <= bar for n in book)
@@ -176,7 +195,9 @@ def trained_vs_released(
             + "."
         )
     numbers.update(released_wide=released_wide, book_narrow=book_narrow, bar=bar)
-    return _verdict("trained_vs_released", rule, holds, numbers, listing + why, PAPER_TRAINING)
+    return Verdict(
+        "trained_vs_released", rule, graded(holds), numbers, listing + why, PAPER_TRAINING
+    )
 
 
 def completeness(
@@ -209,9 +230,9 @@ def completeness(
     falls = all(b <= a for a, b in zip(e, e[1:], strict=False)) and e[-1] < e[0]
     at_paper = float(errors[paper_steps])
     within = at_paper <= tolerance
-    holds = bool(falls and within)
+    outcome = graded(falls and within)
     text = (
-        f"Completeness: {'HOLDS' if holds else 'DOES NOT HOLD'}: the right Riemann sum is off "
+        f"Completeness: {outcome.upper()}: the right Riemann sum is off "
         f"by {100 * at_paper:.3g}% at the paper's {paper_steps} steps (rule: <= "
         f"{100 * tolerance:g}%), and its error "
         + ("falls" if falls else "does not fall")
@@ -219,11 +240,11 @@ def completeness(
         + ", ".join(f"{m}: {100 * v:.3g}%" for m, v in zip(steps, e, strict=True))
         + ")."
     )
-    return _verdict(
+    return Verdict(
         "completeness",
         f"right-rule error at {paper_steps} steps <= {tolerance:g}, and non-increasing in the "
         "steps with less at the most steps than at the fewest",
-        holds,
+        outcome,
         {
             "right": {int(m): v for m, v in zip(steps, e, strict=True)},
             "paper_steps": paper_steps,
@@ -282,9 +303,9 @@ def blur_path_edges(
             null[k] += ab[rng.permutation(mask)].sum() / tb - ai[rng.permutation(mask)].sum() / ti
     null /= len(cases)
     p = float((1 + np.sum(null >= observed)) / (1 + n_permutations))
-    holds = bool(observed > 0 and p < p_max)
+    outcome = graded(observed > 0 and p < p_max)
     text = (
-        f"Fig. 3 (blur path vs IG from black): {'HOLDS' if holds else 'DOES NOT HOLD'}: share "
+        f"Fig. 3 (blur path vs IG from black): {outcome.upper()}: share "
         "of |map| on pixels above the median gradient magnitude: blur "
         + ", ".join(f"{v:.2f}" for v in blur)
         + "; IG "
@@ -292,11 +313,11 @@ def blur_path_edges(
         + f" over {len(cases)} case(s); mean difference {observed:+.3f}, permutation p = "
         f"{p:.3g} (rule: > 0 and p < {p_max:g}; {n_permutations} draws)."
     )
-    return _verdict(
+    return Verdict(
         "fig3_blur_path_edges",
         f"mean(edge share of the blur path - edge share of IG from black) > 0 with "
         f"permutation p < {p_max:g} (null: each map's values on random pixels)",
-        holds,
+        outcome,
         {
             "blur_share": blur,
             "ig_share": ig,

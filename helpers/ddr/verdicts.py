@@ -16,7 +16,7 @@ import numpy as np
 from scipy import stats
 
 from ..published import LIU_DDR_CLAIMS
-from ..verdict import Verdict
+from ..verdict import Verdict, graded, tally
 
 __all__ = [
     "degradation_not_content",
@@ -27,6 +27,11 @@ __all__ = [
 ]
 
 ALPHA = 0.05
+
+
+def _times(t: Mapping[str, float]) -> float:
+    """The ratio whose log is ``t["log_ratio"]``, to 2 decimals (as the sentences print it)."""
+    return round(float(np.exp(t["log_ratio"])), 2)
 
 
 def degradation_not_content(
@@ -42,8 +47,8 @@ def degradation_not_content(
     """
     sr_ok = all(t["log_ratio_ci"][0] > 0 and t["p_degradation"] < ALPHA for t in sr)
     clf_ok = classifier["log_ratio_ci"][1] < 0
-    outcome = "holds" if sr_ok and clf_ok else "partly" if sr_ok or clf_ok else "does not hold"
-    ratios = [round(float(np.exp(t["log_ratio"])), 2) for t in sr]
+    outcome = tally([sr_ok, clf_ok])
+    ratios = [_times(t) for t in sr]
     text = (
         f"SR features: CHI by degradation / CHI by content = {ratios} over {len(sr)} seed(s) "
         f"({'above 1 in every seed' if sr_ok else 'not above 1 in every seed'}); texture "
@@ -54,7 +59,6 @@ def degradation_not_content(
         claim="degradation_not_content",
         rule="every seed: bootstrap 95% CI of ln(CHI_deg/CHI_content) > 0 and permutation "
         "p(CHI_deg) < 0.05 for the SR net; classifier's CI < 0",
-        holds=outcome == "holds",
         outcome=outcome,
         numbers={
             "sr_ratio": ratios,
@@ -76,21 +80,19 @@ def released_networks(tests: Mapping[str, Mapping[str, float]]) -> Verdict:
     some do; does not hold when none does; not testable without networks.
     """
     ok = {n: t["log_ratio_ci"][0] > 0 and t["p_degradation"] < ALPHA for n, t in tests.items()}
-    ratios = {n: round(float(np.exp(t["log_ratio"])), 2) for n, t in tests.items()}
+    ratios = {n: _times(t) for n, t in tests.items()}
     if not tests:
         outcome, text = "not testable", "no released or user networks at this preset."
     else:
-        k = sum(ok.values())
-        outcome = "holds" if k == len(ok) else "partly" if k else "does not hold"
+        outcome = tally(ok.values())
         text = (
             f"CHI by degradation / CHI by content {ratios}: above 1 (interval and null) for "
-            f"{k} of {len(ok)} networks."
+            f"{sum(ok.values())} of {len(ok)} networks."
         )
     return Verdict(
         claim="released_networks",
         rule="every network: bootstrap 95% CI of ln(CHI_deg/CHI_content) > 0 and permutation "
         "p(CHI_deg) < 0.05 (partly: some networks)",
-        holds=outcome == "holds",
         outcome=outcome,
         numbers={"ratio": ratios, "ok": ok},
         text=text,
@@ -120,27 +122,22 @@ def two_factors(
     Both factors hold: holds; one: partly; none: does not hold.
     """
     gr, adv = _factor(global_residual), _factor(adversarial)
-    n = (gr == "holds") + (adv == "holds")
-    outcome = ("does not hold", "partly", "holds")[n]
-
-    def ratios(pairs):
-        return [round(float(np.exp(p["log_ratio"])), 2) for p in pairs]
-
+    outcome = tally([gr == "holds", adv == "holds"])
+    gr_ratios, adv_ratios = [_times(p) for p in global_residual], [_times(p) for p in adversarial]
     text = (
-        f"global residual: CHI_deg ratio with/without {ratios(global_residual)} ({gr}); "
-        f"adversarial: GAN/L1 {ratios(adversarial)} ({adv})."
+        f"global residual: CHI_deg ratio with/without {gr_ratios} ({gr}); "
+        f"adversarial: GAN/L1 {adv_ratios} ({adv})."
     )
     return Verdict(
         claim="two_factors",
         rule="each factor: every paired bootstrap 95% CI of ln(CHI_deg with / without) > 0 "
         "(all seeds, both settings of the other factor)",
-        holds=outcome == "holds",
         outcome=outcome,
         numbers={
             "global_residual": gr,
             "adversarial": adv,
-            "gr_ratios": ratios(global_residual),
-            "adv_ratios": ratios(adversarial),
+            "gr_ratios": gr_ratios,
+            "adv_ratios": adv_ratios,
         },  # fmt: skip
         text=text,
         paper=LIU_DDR_CLAIMS["two_factors"],
@@ -165,7 +162,7 @@ def depth_and_training(
     depth = all(r >= 0.5 and b[-1] > b[0] for r, b in zip(rhos, by_block, strict=True))
     fits = [stats.pearsonr(c, p) for c, p in curves]
     train_ok = all(f.statistic > 0 and f.pvalue < ALPHA for f in fits)
-    outcome = ("does not hold", "partly", "holds")[depth + train_ok]
+    outcome = tally([depth, train_ok])
     rs = [round(float(f.statistic), 2) for f in fits]
     ps = [float(f.pvalue) for f in fits]
     text = (
@@ -177,7 +174,6 @@ def depth_and_training(
         claim="depth_and_training",
         rule="every seed: Spearman rho(block, CHI_deg) >= 0.5 and last > first; every seed: "
         "Pearson r(CHI_deg, PSNR over training) > 0 with p < 0.05",
-        holds=outcome == "holds",
         outcome=outcome,
         numbers={
             "depth_rho": rhos,
@@ -200,7 +196,7 @@ def distortion_identification(probes: Sequence[Mapping[str, float]]) -> Verdict:
     """
     beats = all(p["p"] < ALPHA for p in probes)
     strong = beats and all(p["accuracy"] >= 2 * p["chance"] for p in probes)
-    outcome = "holds" if strong else "partly" if beats else "does not hold"
+    outcome = graded(strong, beats)
     acc = [round(p["accuracy"], 3) for p in probes]
     ps = [f"{p['p']:.2g}" for p in probes]
     text = (
@@ -211,7 +207,6 @@ def distortion_identification(probes: Sequence[Mapping[str, float]]) -> Verdict:
         claim="distortion_identification",
         rule="every seed: held-out-content probe accuracy >= 2 x chance and permutation "
         "p < 0.05 (partly: p < 0.05 only)",
-        holds=outcome == "holds",
         outcome=outcome,
         numbers={
             "accuracy": acc,

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..published import PUBLISHED_CAVEATS
-from ..verdict import Verdict
+from ..verdict import Verdict, graded
 
 #: |ours − published| (dB) within which a published Y-PSNR counts as reproduced: the
 #: papers print two decimals, so 0.05 dB is rounding plus a little protocol noise.
@@ -53,22 +53,19 @@ def reproduces_published(
     by_model: dict[str, list[Mapping[str, Any]]] = {}
     for r in rows:
         by_model.setdefault(str(r["model"]), []).append(r)
+    rule = (
+        f"|ours - published| <= {tol_db} dB on every set and scale the paper reports "
+        "(Y-PSNR, shave = scale)"
+    )
     verdicts = {}
     for model, group in by_model.items():
         scored = [r for r in group if r.get("published") is not None]
-        rule = (
-            f"|ours - published| <= {tol_db} dB on every set and scale the paper reports "
-            "(Y-PSNR, shave = scale)"
-        )
         if not scored:
             verdicts[model] = Verdict(
-                model, rule, False, "not testable", {}, f"{model}: no published number"
+                model, rule, "not testable", {}, f"{model}: no published number"
             )
             continue
-        diffs = {
-            f"{r['dataset']} x{r['scale']}": round(float(r["psnr_y"]) - float(r["published"]), 3)
-            for r in scored
-        }
+        diffs = {_key(r): round(float(r["psnr_y"]) - float(r["published"]), 3) for r in scored}
         outside = {k: d for k, d in diffs.items() if abs(d) > tol_db}
         worst = max(abs(d) for d in diffs.values())
         text = f"{model}: max |ours - published| {worst:.3f} dB over {len(diffs)} entries"
@@ -81,8 +78,7 @@ def reproduces_published(
         verdicts[model] = Verdict(
             model,
             rule,
-            not outside,
-            "holds" if not outside else "does not hold",
+            graded(not outside),
             {"diff_db": diffs, "tolerance_db": tol_db},
             text,
             "the paper's table (published)",

@@ -16,8 +16,8 @@ import numpy as np
 from scipy import stats as sps
 
 from ..published import ZAMFIR_PRIOR_CLAIMS, ZAMFIR_PRIOR_TIME_FACTOR
-from ..verdict import Verdict
-from .stats import MARGIN, holm, paired_t, tost
+from ..verdict import Verdict, graded, tally
+from .stats import holm, paired_t, tost
 
 __all__ = [
     "concentrated",
@@ -40,44 +40,37 @@ def _diff(a: PerSeed, b: PerSeed) -> list[float]:
     return [float(a[s]) - float(b[s]) for s in sorted(set(a) & set(b), key=str)]
 
 
-def _missing(claim: str, what: str) -> Verdict:
-    return Verdict(
-        claim,
-        f"needs {what}",
-        False,
-        "not testable",
-        text=f"Not run at this preset: {what} left out.",
-        paper=ZAMFIR_PRIOR_CLAIMS[claim],
-    )
-
-
 def _decided(claim: str, rule: str, outcome: str, numbers: dict, text: str) -> Verdict:
     """The verdict of ``claim`` by ``rule``, beside the thesis's statement."""
-    return Verdict(
-        claim, rule, outcome == "holds", outcome, numbers, text, ZAMFIR_PRIOR_CLAIMS[claim]
+    return Verdict(claim, rule, outcome, numbers, text, ZAMFIR_PRIOR_CLAIMS[claim])
+
+
+def _missing(claim: str, what: str) -> Verdict:
+    return _decided(
+        claim, f"needs {what}", "not testable", {}, f"Not run at this preset: {what} left out."
     )
 
 
 def _few(claim: str, rule: str, n: int) -> Verdict:
-    return Verdict(
-        claim,
-        rule,
-        False,
-        "inconclusive",
-        {"n_seeds": n},
-        f"{n} seed(s): a paired test needs at least 2.",
-        ZAMFIR_PRIOR_CLAIMS[claim],
-    )
+    text = f"{n} seed(s): a paired test needs at least 2."
+    return _decided(claim, rule, "inconclusive", {"n_seeds": n}, text)
 
 
-def _cmp(d: Sequence[float]) -> dict[str, float | None]:
-    return {"delta": float(np.mean(d)) if len(d) else None, "p": paired_t(d), "p_tost": tost(d)}
-
-
-def _adjust(rows: dict[str, dict]) -> None:
-    adj = holm([r["p"] for r in rows.values()])
-    for r, p in zip(rows.values(), adj, strict=True):
+def _compare(pairs: Mapping[str, tuple[PerSeed, PerSeed]]) -> dict[str, dict]:
+    """Per comparison ``name: (a, b)``, the paired a - b over seeds: mean ``delta`` (dB),
+    t-test ``p``, TOST ``p_tost`` and ``p_holm``, Holm-adjusted across ``pairs``."""
+    rows = {}
+    for k, (a, b) in pairs.items():
+        d = _diff(a, b)
+        rows[k] = {"delta": float(np.mean(d)) if d else None, "p": paired_t(d), "p_tost": tost(d)}
+    for r, p in zip(rows.values(), holm([r["p"] for r in rows.values()]), strict=True):
         r["p_holm"] = p
+    return rows
+
+
+def _deltas(rows: Mapping[str, Mapping], prefix: str = "") -> str:
+    """``"<prefix><name>: +0.012 dB, ..."``: each comparison's mean difference."""
+    return ", ".join(f"{prefix}{k}: {r['delta']:+.3f} dB" for k, r in rows.items())
 
 
 def _sig(r: Mapping, sign: int) -> bool:
@@ -112,16 +105,11 @@ def lambda_effect(
     n = len(hard[0.0])
     if n < 2:
         return _few(claim, rule, n)
-    rows = {"small/hard": _cmp(_diff(hard[small], hard[0.0]))}
-    rows |= {
-        f"large/{k}": _cmp(_diff(v[large], v[0.0])) for k, v in {"hard": hard, **others}.items()
-    }
-    _adjust(rows)
+    large_pairs = {f"large/{k}": (v[large], v[0.0]) for k, v in {"hard": hard, **others}.items()}
+    rows = _compare({"small/hard": (hard[small], hard[0.0]), **large_pairs})
     small_ok = _sig(rows["small/hard"], 1)
     large_ok = all(_sig(r, -1) for k, r in rows.items() if k.startswith("large/"))
-    outcome = (
-        "holds" if small_ok and large_ok else "partly" if small_ok or large_ok else "does not hold"
-    )
+    outcome = tally([small_ok, large_ok])
     d_s, d_l = rows["small/hard"]["delta"], rows["large/hard"]["delta"]
     text = (
         f"lambda={small}: {d_s:+.3f} dB on the hard cases (Holm p "
@@ -153,30 +141,15 @@ def di_not_psnr(di: Mapping[float, PerSeed], psnr: Mapping[float, PerSeed]) -> V
     pairs = [(di[k][s], psnr[k][s]) for k in di for s in di[k] if k in psnr and s in psnr[k]]
     xs, ys = [a for a, _ in pairs], [b for _, b in pairs]
     rho = float(sps.spearmanr(xs, ys).statistic) if len(pairs) > 2 else None
-    outcome = (
-        "holds" if raised and decoupled else "partly" if raised or decoupled else "does not hold"
-    )
+    outcome = tally([raised, decoupled])
     text = (
         f"DI at lambda={top}: {mdi[top]:.3g} vs {mdi[0.0]:.3g} at 0 "
         f"({'higher in every seed' if raised else 'not higher in every seed'}); highest "
         f"DI at lambda={best_di}, highest PSNR at lambda={best_ps} (Spearman DI-PSNR over "
         f"networks {rho if rho is None else round(rho, 2)})."
     )
-    return Verdict(
-        claim,
-        "largest lambda's DI > lambda=0's in every seed; argmax DI != argmax PSNR",
-        outcome == "holds",
-        outcome,
-        {"di": mdi, "psnr": mps, "spearman": rho},
-        text,
-        ZAMFIR_PRIOR_CLAIMS[claim],
-    )
-
-
-def _against(claim: str, base: PerSeed, variants: Mapping[str, PerSeed], what: str):
-    rows = {k: _cmp(_diff(v, base)) for k, v in variants.items()}
-    _adjust(rows)
-    return rows
+    rule = "largest lambda's DI > lambda=0's in every seed; argmax DI != argmax PSNR"
+    return _decided(claim, rule, outcome, {"di": mdi, "psnr": mps, "spearman": rho}, text)
 
 
 def w_sim(hard: Mapping[str, PerSeed]) -> Verdict:
@@ -193,15 +166,11 @@ def w_sim(hard: Mapping[str, PerSeed]) -> Verdict:
     rule = "no constant w significantly above Sim; each below it or TOST-equivalent (+-0.05 dB)"
     if len(hard["sim"]) < 2:
         return _few(claim, rule, len(hard["sim"]))
-    rows = _against(claim, hard["sim"], consts, "w")
+    rows = _compare({k: (v, hard["sim"]) for k, v in consts.items()})
     better = [k for k, r in rows.items() if _sig(r, 1)]
     fine = all(_sig(r, -1) or _equiv(r) for r in rows.values())
     outcome = "does not hold" if better else "holds" if fine else "inconclusive"
-    text = (
-        "constant w minus Sim on the hard cases: "
-        + ", ".join(f"w={k}: {r['delta']:+.3f} dB" for k, r in rows.items())
-        + "."
-    )
+    text = f"constant w minus Sim on the hard cases: {_deltas(rows, 'w=')}."
     return _decided(claim, rule, outcome, {"comparisons": rows}, text)
 
 
@@ -218,15 +187,11 @@ def more_ssr(hard: Mapping[int, PerSeed]) -> Verdict:
     rule = "no N_SSR > 1 significantly above N = 1; each not above it or TOST-equivalent"
     if len(hard[1]) < 2:
         return _few(claim, rule, len(hard[1]))
-    rows = _against(claim, hard[1], more, "n")
+    rows = _compare({k: (v, hard[1]) for k, v in more.items()})
     better = [k for k, r in rows.items() if _sig(r, 1)]
     fine = all(r["delta"] <= 0 or _equiv(r) for r in rows.values())
     outcome = "does not hold" if better else "holds" if fine else "inconclusive"
-    text = (
-        "N_SSR minus N=1 on the hard cases: "
-        + ", ".join(f"N={k}: {r['delta']:+.3f} dB" for k, r in rows.items())
-        + "."
-    )
+    text = f"N_SSR minus N=1 on the hard cases: {_deltas(rows, 'N=')}."
     return _decided(claim, rule, outcome, {"comparisons": rows}, text)
 
 
@@ -246,8 +211,7 @@ def random_as_good(hard: Mapping[str, PerSeed]) -> Verdict:
     n = min(len(hard[s]) for s in pairs.values())
     if n < 2:
         return _few(claim, rule, n)
-    rows = {r: _cmp(_diff(hard[r], hard[s])) for r, s in pairs.items()}
-    _adjust(rows)
+    rows = _compare({r: (hard[r], hard[s]) for r, s in pairs.items()})
     worse = [k for k, r in rows.items() if _sig(r, -1)]
     fine = all(_sig(r, 1) or _equiv(r) for r in rows.values())
     outcome = "does not hold" if worse else "holds" if fine else "inconclusive"
@@ -278,16 +242,12 @@ def regularisers_no_gain(
     rule = "no regulariser significantly above the baseline (Holm) and each below the prior's gain"
     if len(hard[baseline]) < 2:
         return _few(claim, rule, len(hard[baseline]))
-    rows = _against(claim, hard[baseline], {**regs, prior: hard[prior]}, "reg")
+    rows = _compare({k: (v, hard[baseline]) for k, v in {**regs, prior: hard[prior]}.items()})
     gain = rows.pop(prior)["delta"]
     better = [k for k, r in rows.items() if _sig(r, 1)]
     below = all(r["delta"] < gain for r in rows.values())
     outcome = "does not hold" if better else "holds" if below else "partly"
-    text = (
-        f"prior {gain:+.3f} dB vs baseline; "
-        + ", ".join(f"{k}: {r['delta']:+.3f} dB" for k, r in rows.items())
-        + " on the hard cases."
-    )
+    text = f"prior {gain:+.3f} dB vs baseline; {_deltas(rows)} on the hard cases."
     return _decided(claim, rule, outcome, {"comparisons": rows, "prior_delta": gain}, text)
 
 
@@ -303,10 +263,8 @@ def ssr_poi_improve(base: Mapping[str, PerSeed], prior: Mapping[str, PerSeed]) -
     rule = "prior - baseline > 0 on SSRs and on PoIs (paired t over seeds, Holm, p<0.05)"
     if len(base["ssr"]) < 2:
         return _few(claim, rule, len(base["ssr"]))
-    rows = {k: _cmp(_diff(prior[k], base[k])) for k in ("ssr", "poi")}
-    _adjust(rows)
-    ok = [k for k, r in rows.items() if _sig(r, 1)]
-    outcome = "holds" if len(ok) == 2 else "partly" if ok else "does not hold"
+    rows = _compare({k: (prior[k], base[k]) for k in ("ssr", "poi")})
+    outcome = tally(_sig(r, 1) for r in rows.values())
     text = (
         f"prior minus baseline: SSRs {rows['ssr']['delta']:+.3f} dB, PoIs "
         f"{rows['poi']['delta']:+.3f} dB."
@@ -329,21 +287,14 @@ def concentrated(
         return _missing(claim, "attribution-norm sections of the baseline and a prior model")
     frac = {k: float(v[min(near, len(v) - 1)] / v[-1]) for k, v in sections.items()}
     ok = {k: f >= share for k, f in frac.items()}
-    outcome = "holds" if all(ok.values()) else "partly" if ok["baseline"] else "does not hold"
+    outcome = graded(all(ok.values()), ok["baseline"])
     text = (
         f"share of the outermost section's norm within section {near}: "
         + ", ".join(f"{k} {f:.2f}" for k, f in frac.items())
         + "."
     )
-    return Verdict(
-        claim,
-        f"section {near} holds >= {share:.0%} of the outermost section's norm",
-        outcome == "holds",
-        outcome,
-        {"share": frac},
-        text,
-        ZAMFIR_PRIOR_CLAIMS[claim],
-    )
+    rule = f"section {near} holds >= {share:.0%} of the outermost section's norm"
+    return _decided(claim, rule, outcome, {"share": frac}, text)
 
 
 def time_doubles(ratios: Mapping[str, float], band: tuple[float, float] = (1.5, 2.5)) -> Verdict:
@@ -367,15 +318,4 @@ def time_doubles(ratios: Mapping[str, float], band: tuple[float, float] = (1.5, 
         + ", ".join(f"{k} x{r:.2f}" for k, r in ratios.items())
         + f" (thesis x{ZAMFIR_PRIOR_TIME_FACTOR:g})."
     )
-    return Verdict(
-        claim,
-        f"every ratio in [{lo}, {hi}]",
-        outcome == "holds",
-        outcome,
-        {"ratios": dict(ratios)},
-        text,
-        ZAMFIR_PRIOR_CLAIMS[claim],
-    )
-
-
-__all__ += ["MARGIN"]
+    return _decided(claim, f"every ratio in [{lo}, {hi}]", outcome, {"ratios": dict(ratios)}, text)

@@ -31,10 +31,9 @@ from ..published import (
     MAGID_HIGH_SHARE,
     MAGID_SR_AGREEMENT,
 )
-from ..verdict import Verdict
+from ..verdict import Verdict, by_interval, graded, tally
 
 __all__ = [
-    "Verdict",
     "bicubic_keeps_fewer",
     "consistency_psnr",
     "entropy_psnr",
@@ -81,8 +80,7 @@ def entropy_psnr(
     return Verdict(
         "entropy_psnr",
         f"Pearson r < {r_max} and p < {p_max} (two-sided, null r = 0)",
-        holds,
-        "holds" if holds else "does not hold",
+        graded(holds),
         {
             "slope": fit["slope"],
             "pearson_r": r,
@@ -105,12 +103,12 @@ def entropy_spread(spread: Mapping[str, Any], min_sd: float = 1.0) -> Verdict:
     :func:`helpers.texture.nulls.within_bin_spread`.
     """
     lo, hi = spread["ci"]
-    if lo > min_sd:
-        outcome, tail = "holds", "entropy alone does not determine difficulty, as the paper says."
-    elif hi < min_sd:
-        outcome, tail = "does not hold", "here entropy nearly determines the bicubic PSNR."
-    else:
-        outcome, tail = "inconclusive", f"the interval straddles {min_sd:g} dB."
+    outcome = by_interval([(lo, hi)], min_sd)
+    tail = {
+        "holds": "entropy alone does not determine difficulty, as the paper says.",
+        "does not hold": "here entropy nearly determines the bicubic PSNR.",
+        "inconclusive": f"the interval straddles {min_sd:g} dB.",
+    }[outcome]
     text = (
         f"Fig. 3: at equal entropy (bins of {spread['bin_width']:g} bit) the bicubic PSNR "
         f"still spreads by {spread['sd_within']:.2f} dB (SD; 95% CI {lo:.2f}-{hi:.2f}; "
@@ -120,7 +118,6 @@ def entropy_spread(spread: Mapping[str, Any], min_sd: float = 1.0) -> Verdict:
         "entropy_spread",
         f"95% bootstrap CI of the within-entropy-bin PSNR SD above {min_sd:g} dB (holds), "
         f"below it (does not hold), else inconclusive",
-        outcome == "holds",
         outcome,
         dict(spread),
         text,
@@ -155,8 +152,7 @@ def manifold_overlap(
         "manifold",
         f"more than {min_share:.0%} of the k-means clusters have a top-label share under "
         f"{max_top_share:.0%}",
-        holds,
-        "holds" if holds else "does not hold",
+        graded(holds),
         {"mixed_share": mixed, "spread_share": spread, "max_top_share": max_top_share},
         text,
         f"a cluster spans several labels and a label several clusters (k = "
@@ -177,18 +173,12 @@ def profiles_differ(
     """
     apart = {ds: bool(r["js"] > r["null_p95"]) for ds, r in nulls.items()}
     n_apart = sum(apart.values())
-    if n_apart == len(apart) and apart:
-        outcome, tail = (
-            "holds",
-            "the profiles tell the datasets apart, the fingerprint the paper proposes.",
-        )
-    elif n_apart:
-        outcome, tail = "partly", "only some test sets are told apart from the training set."
-    else:
-        outcome, tail = (
-            "does not hold",
-            "no distance exceeds what resampling one distribution gives.",
-        )
+    outcome = tally(apart.values())
+    tail = {
+        "holds": "the profiles tell the datasets apart, the fingerprint the paper proposes.",
+        "partly": "only some test sets are told apart from the training set.",
+        "does not hold": "no distance exceeds what resampling one distribution gives.",
+    }[outcome]
     text = (
         f"Fig. 8: JS distance from {train_set}'s profile vs the null's {quantile:.0%} point: "
         + ", ".join(f"{k} {r['js']:.2f} vs {r['null_p95']:.2f}" for k, r in nulls.items())
@@ -199,7 +189,6 @@ def profiles_differ(
         "profiles",
         f"JS distance (base 2) above the {quantile:.0%} point of a label-permutation null "
         "of the pooled patches (same sizes), for every test set",
-        outcome == "holds",
         outcome,
         {"apart": apart, "tests": {k: dict(v) for k, v in nulls.items()}},
         text,
@@ -217,15 +206,13 @@ def labels_consistently_hard(w: Mapping[str, Mapping[str, Any]], alpha: float = 
     no test set has 3 labels and 2 models.
     """
     testable = {ds: r for ds, r in w.items() if r.get("p") is not None}
-    sig = [ds for ds, r in testable.items() if r["p"] < alpha]
-    if not testable:
-        outcome, tail = "not testable", "too few labels or models to rank."
-    elif len(sig) == len(testable):
-        outcome, tail = "holds", "the models agree on which labels are hard."
-    elif sig:
-        outcome, tail = "partly", "the models agree on some test sets only."
-    else:
-        outcome, tail = "does not hold", "no significant agreement on which labels are hard."
+    outcome = tally(r["p"] < alpha for r in testable.values()) if testable else "not testable"
+    tail = {
+        "not testable": "too few labels or models to rank.",
+        "holds": "the models agree on which labels are hard.",
+        "partly": "the models agree on some test sets only.",
+        "does not hold": "no significant agreement on which labels are hard.",
+    }[outcome]
     text = (
         "Fig. 9: rank agreement of the per-label gains across models (Kendall's W): "
         + (
@@ -243,7 +230,6 @@ def labels_consistently_hard(w: Mapping[str, Mapping[str, Any]], alpha: float = 
         "hard_labels",
         f"Kendall's W of per-label PSNR gaps across SR models, Friedman p < {alpha:g} on "
         "every test set",
-        outcome == "holds",
         outcome,
         {"kendall_w": {k: dict(v) for k, v in w.items()}, "alpha": alpha},
         text,
@@ -275,17 +261,17 @@ def per_label_margins(
     overall = (psnr_table.loc[list(models)] - psnr_table.loc["bicubic"]).mean().mean()
     n_small = int((gaps.gap.abs() < small_gap).sum())
     if overall < min_overall:
-        holds, outcome = False, "inconclusive"
+        outcome = "inconclusive"
         tail = (
             f"but these networks are worse than bicubic on average ({overall:+.2f} dB)"
             if overall < 0
             else f"but these networks gain only {overall:+.2f} dB over bicubic on average"
         ) + " at this preset, so small per-label margins say little about the paper's point."
     elif n_small > 0:
-        holds, outcome = True, "holds"
+        outcome = "holds"
         tail = "the small margins the paper warns about are present."
     else:
-        holds, outcome = False, "does not hold"
+        outcome = "does not hold"
         tail = "no label shows the paper's small margin here."
     text = (
         f"Fig. 9: mean gain over bicubic {hard_gap:+.2f} dB on the five worst labels and "
@@ -296,7 +282,6 @@ def per_label_margins(
         "per_label",
         f"inconclusive if the models gain < {min_overall:g} dB over bicubic on average; else "
         f"holds if any top/bottom label bar gains < {small_gap:g} dB",
-        holds,
         outcome,
         {
             "bottom_gain": hard_gap,
@@ -326,16 +311,16 @@ def high_vs_all(
     d_all = final.loc["high", "all"] - final.loc["all", "all"]
     d_high = final.loc["high", "high"] - final.loc["all", "high"]
     if d_all > tol and d_high > tol:
-        holds, outcome = True, "holds"
+        outcome = "holds"
         tail = "the paper's finding (high is better on both) holds here."
     elif d_high > tol:
-        holds, outcome = False, "partly"
+        outcome = "partly"
         tail = "better on the high patches, not on all of them."
     elif abs(d_all) <= tol and abs(d_high) <= tol:
-        holds, outcome = False, "no difference"
+        outcome = "no difference"
         tail = f"no clear difference (under {tol:g} dB) at this scale."
     else:
-        holds, outcome = False, "does not hold"
+        outcome = "does not hold"
         tail = "the paper's finding does not hold at this scale."
     below = bool(final["all"].max() < bicubic["all"])
     text = (
@@ -352,7 +337,6 @@ def high_vs_all(
     return Verdict(
         "high_vs_all",
         f"high - all > {tol:g} dB on all and on high test patches (one seed per arm)",
-        holds,
         outcome,
         {"diff_all": d_all, "diff_high": d_high, "below_bicubic": below, "steps": steps},
         text,
@@ -381,15 +365,15 @@ def sr_changes_labels(
     above = (sr_cells.ci_lo > hi_p).mean()
     changed = 1 - sr_cells.top1
     if inside >= min_inside:
-        holds, outcome, tail = True, "holds", "the claim holds here."
+        outcome, tail = "holds", "the claim holds here."
     elif above > 0.5:
-        holds, outcome = False, "does not hold (SR keeps more)"
+        outcome = "does not hold (SR keeps more)"
         tail = (
             "SR keeps more labels here than in the paper (compare the chance level: fewer, "
             "coarser classes agree more easily)."
         )
     else:
-        holds, outcome, tail = False, "does not hold", "the claim does not hold at this preset."
+        outcome, tail = "does not hold", "the claim does not hold at this preset."
     text = (
         "Claim 1 (SR changes the label of roughly half the patches; paper: "
         f"{_pct_range(1 - hi_p, 1 - lo_p)} changed): "
@@ -401,7 +385,6 @@ def sr_changes_labels(
         "claim1",
         f"at least {min_inside:.0%} of the SR cells' 95% bootstrap CIs overlap the paper's "
         f"{_pct_range(lo_p, hi_p)} kept",
-        holds,
         outcome,
         {
             "inside_share": inside,
@@ -434,11 +417,11 @@ def bicubic_keeps_fewer(
     n_sig = int(((diffs.diff_pts > 0) & diffs.significant).sum())
     n_sig_rev = int(((diffs.diff_pts < 0) & diffs.significant).sum())
     if n_sig > len(diffs) / 2 and n_sig_rev == 0:
-        holds, outcome, tail = True, "holds", "the claim holds here."
+        outcome, tail = "holds", "the claim holds here."
     elif n_lower > len(diffs) / 2:
-        holds, outcome, tail = False, "partly", "the claim holds only partly here."
+        outcome, tail = "partly", "the claim holds only partly here."
     else:
-        holds, outcome = False, "does not hold"
+        outcome = "does not hold"
         tail = "the claim does not hold here: bicubic keeps as many labels as the networks or more."
     text = (
         f"Claim 2 (bicubic keeps even fewer; paper: {_pct_range(*paper_bicubic)} vs "
@@ -451,7 +434,6 @@ def bicubic_keeps_fewer(
         "claim2",
         "more than half of the (dataset, SR model) pairs significantly above bicubic "
         "(paired bootstrap 95% CI excludes 0) and none significantly below",
-        holds,
         outcome,
         {
             "bicubic_top1": bic.to_dict(),
@@ -482,8 +464,7 @@ def most_frequent_flips(model: str, flips: pd.DataFrame, k: int = 3) -> Verdict:
     return Verdict(
         "flips",
         f"descriptive: the {k} most frequent HR -> SR label changes, no test",
-        False,  # a description decides nothing
-        "described" if pairs else "no flips",
+        "described" if pairs else "no flips",  # a description decides nothing
         {"model": model, "flips": pairs},
         text,
         "e.g. swirly -> fibrous, grooved -> blotchy, wrinkled -> pitted (Fig. 10, examples)",
@@ -505,7 +486,6 @@ def consistency_psnr(cvp: pd.DataFrame, min_median_auc: float = 0.55) -> Verdict
         return Verdict(
             "psnr",
             f"median AUC over models > {min_median_auc}",
-            False,
             "not testable",
             {"n_models": 0},
             "No model both kept and flipped labels: the relation to PSNR cannot be tested here.",
@@ -525,8 +505,7 @@ def consistency_psnr(cvp: pd.DataFrame, min_median_auc: float = 0.55) -> Verdict
     return Verdict(
         "psnr",
         f"median AUC (kept vs flipped PSNR gain) over models > {min_median_auc}",
-        holds,
-        "holds" if holds else "does not hold",
+        graded(holds),
         {
             "n_models": len(auc),
             "n_auc_above_half": int((auc > 0.5).sum()),

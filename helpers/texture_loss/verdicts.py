@@ -15,7 +15,7 @@ import numpy as np
 
 from ..published import GONDAL_TSRN_CLAIMS
 from ..texture.consistency import bootstrap_ci
-from ..verdict import Verdict
+from ..verdict import Verdict, by_interval, graded, tally
 
 __all__ = [
     "feature_loss_blurs",
@@ -40,8 +40,15 @@ def paired(a: np.ndarray, b: np.ndarray, log: bool, n_boot: int, seed: int = 0) 
     return {"mean": float(d.mean()), "ci": [lo, hi], "n": int(len(d))}
 
 
-def _count(flags: Sequence[bool]) -> str:
-    return "holds" if flags and all(flags) else "partly" if any(flags) else "does not hold"
+def _log_ratios(seeds: Sequence[Mapping[str, Arrays]], a: str, b: str, key: str, n_boot: int):
+    """Per seed, :func:`paired` ln(``a`` / ``b``) of the per-image ``key`` (seed i's
+    bootstrap seeded with i)."""
+    return [paired(s[a][key], s[b][key], True, n_boot, i) for i, s in enumerate(seeds)]
+
+
+def _times(r: Mapping[str, float]) -> float:
+    """The mean log ratio ``r["mean"]`` of :func:`paired` as a ratio, to 3 decimals."""
+    return round(float(np.exp(r["mean"])), 3)
 
 
 def perceptual_at_lower_psnr(seeds: Sequence[Mapping[str, Arrays]], n_boot: int) -> Verdict:
@@ -63,21 +70,15 @@ def perceptual_at_lower_psnr(seeds: Sequence[Mapping[str, Arrays]], n_boot: int)
         rows.append({"gram_log_ratio": g, "psnr_delta": p})
     better = [r["gram_log_ratio"][j]["ci"][1] < 0 for r in rows for j in judges]
     lower = [r["psnr_delta"]["ci"][1] < 0 for r in rows]
-    outcome = (
-        "holds" if all(better) and all(lower) else "partly" if any(better) else "does not hold"
-    )
+    outcome = graded(all(better) and all(lower), any(better))
     ratios = {
-        j.removeprefix("gram:"): [
-            round(float(np.exp(r["gram_log_ratio"][j]["mean"])), 3) for r in rows
-        ]
-        for j in judges
+        j.removeprefix("gram:"): [_times(r["gram_log_ratio"][j]) for r in rows] for j in judges
     }
     deltas = [round(r["psnr_delta"]["mean"], 2) for r in rows]
     return Verdict(
         claim="perceptual_at_lower_psnr",
         rule="per seed and held-out judge: bootstrap 95% CI of mean ln(Gram distance TSRN-G "
         "/ MSE) < 0; per seed: CI of mean PSNR(TSRN-G) - PSNR(MSE) < 0; all: holds",
-        holds=outcome == "holds",
         outcome=outcome,
         numbers={"seeds": rows, "gram_ratio": ratios, "psnr_delta_db": deltas},
         text=f"TSRN-G / MSE Gram distance to HR per judge and seed: {ratios} "
@@ -95,13 +96,9 @@ def feature_loss_blurs(seeds: Sequence[Mapping[str, Arrays]], n_boot: int) -> Ve
     bootstrap CI of mean ln(hf_feature / hf_gram) lies below 0. Every seed: holds; some:
     partly; none: does not hold.
     """
-    rows = [
-        paired(s["feature loss"]["hf_ratio"], s["TSRN-G"]["hf_ratio"], True, n_boot, i)
-        for i, s in enumerate(seeds)
-    ]
-    flags = [r["ci"][1] < 0 for r in rows]
-    outcome = _count(flags)
-    ratios = [round(float(np.exp(r["mean"])), 3) for r in rows]
+    rows = _log_ratios(seeds, "feature loss", "TSRN-G", "hf_ratio", n_boot)
+    outcome = tally(r["ci"][1] < 0 for r in rows)
+    ratios = [_times(r) for r in rows]
     hf = [
         [round(float(np.mean(s[k]["hf_ratio"])), 3) for k in ("feature loss", "TSRN-G")]
         for s in seeds
@@ -110,7 +107,6 @@ def feature_loss_blurs(seeds: Sequence[Mapping[str, Arrays]], n_boot: int) -> Ve
         claim="feature_loss_blurs",
         rule="per seed: bootstrap 95% CI of mean ln(HF energy feature-loss / Gram-loss "
         "output) < 0; all seeds: holds",
-        holds=outcome == "holds",
         outcome=outcome,
         numbers={"seeds": rows, "hf_ratio_feature_vs_gram": ratios, "hf_vs_hr": hf},
         text=f"High-frequency energy, feature loss / Gram loss: {ratios} per seed "
@@ -128,25 +124,16 @@ def guided_keeps_segments(seeds: Sequence[Mapping[str, Arrays]], n_boot: int) ->
     ln(bleed_S / bleed_G) lies below 0. Every seed: holds; some seed, or only the
     whole-segment distance lower in every seed: partly; else does not hold.
     """
-    bleed = [
-        paired(s["TSRN-S"]["bleed_gram"], s["TSRN-G"]["bleed_gram"], True, n_boot, i)
-        for i, s in enumerate(seeds)
-    ]
-    seg = [
-        paired(s["TSRN-S"]["segment_gram"], s["TSRN-G"]["segment_gram"], True, n_boot, i)
-        for i, s in enumerate(seeds)
-    ]
-    flags = [r["ci"][1] < 0 for r in bleed]
-    outcome = _count(flags)
+    bleed = _log_ratios(seeds, "TSRN-S", "TSRN-G", "bleed_gram", n_boot)
+    seg = _log_ratios(seeds, "TSRN-S", "TSRN-G", "segment_gram", n_boot)
+    outcome = tally(r["ci"][1] < 0 for r in bleed)
     if outcome == "does not hold" and all(r["ci"][1] < 0 for r in seg):
         outcome = "partly"
-    rb = [round(float(np.exp(r["mean"])), 3) for r in bleed]
-    rs = [round(float(np.exp(r["mean"])), 3) for r in seg]
+    rb, rs = [_times(r) for r in bleed], [_times(r) for r in seg]
     return Verdict(
         claim="guided_keeps_segments",
         rule="per seed: bootstrap 95% CI of mean ln(boundary per-segment Gram distance "
         "TSRN-S / TSRN-G) < 0; all seeds: holds",
-        holds=outcome == "holds",
         outcome=outcome,
         numbers={"bleed": bleed, "segment": seg, "bleed_ratio": rb, "segment_ratio": rs},
         text=f"TSRN-S / TSRN-G per-segment Gram distance near boundaries: {rb}; over whole "
@@ -165,15 +152,12 @@ def recognisability(seeds: Sequence[Mapping[str, np.ndarray]], n_boot: int) -> V
     inconclusive.
     """
     rows = [paired(s["TSRN-G"], s["MSE"], False, n_boot, i) for i, s in enumerate(seeds)]
-    up = [r["ci"][0] > 0 for r in rows]
-    down = [r["ci"][1] < 0 for r in rows]
-    outcome = "holds" if all(up) else "does not hold" if any(down) else "inconclusive"
+    outcome = by_interval(r["ci"] for r in rows)
     acc = {k: [round(float(np.mean(s[k])), 3) for s in seeds] for k in seeds[0]}
     return Verdict(
         claim="recognisability",
         rule="per seed: bootstrap 95% CI of accuracy(TSRN-G) - accuracy(MSE) > 0 on the "
         "same test images; all seeds: holds; any CI < 0: does not hold",
-        holds=outcome == "holds",
         outcome=outcome,
         numbers={"seeds": rows, "accuracy": acc},
         text=f"Texture-classifier accuracy per seed: {acc}.",
@@ -193,17 +177,7 @@ def gram_beats_features(judges: Mapping[str, Mapping[str, np.ndarray]], n_boot: 
         k: paired(v["gram"], v["feature"], False, n_boot, i)
         for i, (k, v) in enumerate(judges.items())
     }
-    up = [r["ci"][0] > 0 for r in rows.values()]
-    down = [r["ci"][1] < 0 for r in rows.values()]
-    outcome = (
-        "holds"
-        if all(up)
-        else "partly"
-        if any(up)
-        else "does not hold"
-        if any(down)
-        else "inconclusive"
-    )
+    outcome = by_interval((r["ci"] for r in rows.values()), partly=True)
     scores = {
         k: {m: round(100 * float(np.mean(v[m])), 1) for m in ("gram", "feature")}
         for k, v in judges.items()
@@ -212,7 +186,6 @@ def gram_beats_features(judges: Mapping[str, Mapping[str, np.ndarray]], n_boot: 
         claim="gram_beats_features",
         rule="per network: bootstrap 95% CI of 2AFC(Gram) - 2AFC(feature) > 0 on the same "
         "same-texture triplets (a proxy, not BAPPS); all networks: holds",
-        holds=outcome == "holds",
         outcome=outcome,
         numbers={"judges": rows, "score_percent": scores},
         text=f"Same-texture 2AFC, % right (Gram vs feature distance): {scores}.",
