@@ -1,10 +1,20 @@
-"""What the DI-vs-PSNR chapter prints and writes: the numbers its prose quotes, its
-summaries as text, and sections of its results JSON built from the analyses' outputs.
+"""What the LAM and DI-vs-PSNR chapters print and write: the numbers their prose quotes,
+their summaries as text, and sections of their results JSON built from the analyses'
+outputs.
+
+LAM chapter:
+
+- :func:`lam_di_rows`: the DI table, one row per network, beside the paper's Table 1.
+- :func:`lam_di_notes`: the lines printed under it (degenerate windows, the definition).
+- :func:`lam_di_record`, :func:`lam_paths_record`: its results sections (DI and
+  completeness per network; integration rules, Fig. 3's paths and edge shares).
+
+DI-vs-PSNR chapter:
 
 - :func:`prose_numbers`: every number the chapter's markdown glues (``myst_nb.glue``),
   the paper's labelled as such, by glue name.
-- :func:`worst_completeness`, :func:`lam_maps_summary`: the LAM maps' completeness and
-  degenerate windows.
+- :func:`degenerate_cases`, :func:`worst_completeness`, :func:`lam_maps_summary`: the LAM
+  maps' degenerate windows and completeness.
 - :func:`verdict_report`: the verdicts' sentences, the caveat on networks that do not
   beat bicubic, and each verdict's rule.
 - :func:`fit_record`, :func:`family_record`, :func:`trends_record`, :func:`content_record`:
@@ -21,21 +31,27 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import published
 from ..networks.family import FamilyRun
 from ..results import or_none
 from ..verdict import Verdict
-from .di import LogDIFit, content_ranking
+from .di import LogDIFit, content_ranking, di_stats, map_di
 from .result import LAMResult
 from .verdicts import P_SIGNIFICANT
 
 __all__ = [
     "content_record",
+    "degenerate_cases",
     "family_record",
     "fit_record",
+    "lam_di_notes",
+    "lam_di_record",
+    "lam_di_rows",
     "lam_maps_summary",
+    "lam_paths_record",
     "prose_numbers",
     "trends_record",
     "verdict_report",
@@ -69,6 +85,16 @@ def prose_numbers(step_factor: Mapping[str, int], window_size: int) -> dict[str,
     return out
 
 
+def degenerate_cases(maps: Mapping[tuple[str, str], LAMResult]) -> list[str]:
+    """The cases (sorted, each once) of ``maps`` (``(network, case) -> LAMResult``) where
+    some network's window is degenerate (:attr:`LAMResult.degenerate`)."""
+    return sorted({c for (_, c), r in maps.items() if r.degenerate})
+
+
+def _degenerate_line(maps: Mapping[tuple[str, str], LAMResult]) -> str:
+    return f"degenerate windows (left out where flagged): {degenerate_cases(maps) or 'none'}"
+
+
 def worst_completeness(maps: Mapping[tuple[str, str], LAMResult]) -> float:
     """The largest completeness error (fraction) over the non-degenerate maps; 0 if none."""
     return max((r.completeness_error for r in maps.values() if not r.degenerate), default=0.0)
@@ -78,9 +104,8 @@ def lam_maps_summary(maps: Mapping[tuple[str, str], LAMResult], seconds: float) 
     """Two lines on ``maps`` (``(network, case) -> LAMResult``): the degenerate windows'
     cases, then how many maps there are, how many came from the cache, the time they took
     (``seconds``) and the worst completeness error (:func:`worst_completeness`, in %)."""
-    degenerate = sorted({c for (_, c), r in maps.items() if r.degenerate})
     return (
-        f"degenerate windows (left out where flagged): {degenerate or 'none'}\n"
+        f"{_degenerate_line(maps)}\n"
         f"{len(maps)} LAM maps ({sum(r.cached for r in maps.values())} read from the map "
         f"cache shared with the LAM chapter) in {seconds:.0f} s; "
         f"worst completeness error {100 * worst_completeness(maps):.2f}%"
@@ -144,3 +169,119 @@ def content_record(
     ``None`` for a NaN: fewer than 3 hard cases) and ``ranking``
     (:func:`helpers.attribution.di.content_ranking` of ``measures``)."""
     return {"spearman": or_none(correlations), "ranking": content_ranking(measures)}
+
+
+def lam_di_rows(
+    maps: Mapping[tuple[str, str], LAMResult],
+    cases: Sequence[str],
+    fields: Mapping[str, int | None],
+) -> list[dict[str, Any]]:
+    """The LAM chapter's DI table: one row per network of ``fields`` (name -> receptive
+    field in LR px, ``None`` = global), in that order, over its maps on ``cases``
+    (``maps[(network, case)]``), with DI by the LAM demo's definition
+    (:func:`helpers.attribution.di.di_stats`).
+
+    Keys: ``model``; ``receptive_field`` (LR px or ``"global"``); ``DI_mean``, ``DI_std``
+    (NaN when no window is kept) and ``n`` over the kept windows, ``n_degenerate``; when
+    every window is degenerate, ``DI_mean`` is the mean over all of them and ``DI_from``
+    says so (``"degenerate windows only"``, else ``"kept windows"``);
+    ``max_completeness_err_%``; ``DI_formula_diff`` (largest |DI - the paper's formula's
+    DI|); ``s_per_map`` (mean seconds per map, as computed); ``paper_model``
+    (:func:`helpers.published.lam_counterpart`) and its ``paper_DI`` (``None`` when
+    Table 1 lacks it).
+    """
+    rows = []
+    for name, field in fields.items():
+        mine = [maps[(name, c)] for c in cases]
+        summary = di_stats(mine, "lam_demo")
+        counterpart = published.lam_counterpart(name)
+        rows.append(
+            {
+                "model": name,
+                "receptive_field": field or "global",
+                # Every window degenerate (seen at smoke): the DI over all of them, flagged.
+                "DI_mean": summary["mean"] if summary["n"] else summary["mean_all"],
+                "DI_from": "kept windows" if summary["n"] else "degenerate windows only",
+                "DI_std": summary["std"],
+                "n": summary["n"],
+                "n_degenerate": summary["n_degenerate"],
+                "max_completeness_err_%": 100 * summary["max_completeness_error"],
+                "DI_formula_diff": summary["max_abs_diff"],
+                "s_per_map": np.mean([r.seconds for r in mine]),
+                "paper_model": counterpart,
+                "paper_DI": published.LAM_TABLE1.get(counterpart, {}).get("di"),
+            }
+        )
+    return rows
+
+
+def lam_di_notes(
+    maps: Mapping[tuple[str, str], LAMResult], rows: Sequence[Mapping[str, Any]]
+) -> str:
+    """The lines under the LAM chapter's DI table (``rows`` of :func:`lam_di_rows` over
+    ``maps``): the degenerate windows' cases, the networks whose DI comes from degenerate
+    windows only (a line only when there are any), and the largest difference between
+    the LAM demo's DI and the paper's formula without its 1e-7 (4 decimals)."""
+    lines = [_degenerate_line(maps)]
+    if only_degenerate := [r["model"] for r in rows if not r["n"]]:
+        lines.append(f"DI from degenerate windows only (treat as noise): {only_degenerate}")
+    lines.append(
+        "DI printed: the LAM demo's definition; the paper's formula without its 1e-7 differs "
+        f"by at most {max(r['DI_formula_diff'] for r in rows):.4f} DI on these "
+        f"{len(maps)} maps"
+    )
+    return "\n".join(lines)
+
+
+def lam_di_record(
+    maps: Mapping[tuple[str, str], LAMResult], rows: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The LAM chapter's DI results sections from ``rows`` (:func:`lam_di_rows` over
+    ``maps``): ``degenerate_windows`` (:func:`degenerate_cases`), ``di_definition``,
+    ``di_formula_max_diff`` (6 decimals), ``di`` (network -> ``mean``, ``std`` to 4
+    decimals, ``None`` when no window is kept; ``n``, ``n_degenerate``),
+    ``completeness_error`` (network -> largest relative error as a fraction, 6 decimals,
+    ``None`` when undefined) and ``seconds_per_map`` (3 decimals)."""
+    return {
+        "degenerate_windows": degenerate_cases(maps),
+        "di_definition": "lam_demo",
+        "di_formula_max_diff": round(max(r["DI_formula_diff"] for r in rows), 6),
+        "di": {
+            r["model"]: {
+                "mean": round(r["DI_mean"], 4),
+                "std": or_none(round(r["DI_std"], 4)),  # None: no window kept
+                "n": r["n"],
+                "n_degenerate": r["n_degenerate"],
+            }
+            for r in rows
+        },
+        "completeness_error": {
+            r["model"]: or_none(round(r["max_completeness_err_%"] / 100, 6)) for r in rows
+        },
+        "seconds_per_map": {r["model"]: round(r["s_per_map"], 3) for r in rows},
+    }
+
+
+def lam_paths_record(
+    rules: pd.DataFrame, paths: Mapping[str, LAMResult], edges: Verdict
+) -> dict[str, Any]:
+    """The LAM chapter's path results sections: ``rules`` (rule -> steps as a string ->
+    relative completeness error in %, 4 decimals, from the table rules x steps),
+    ``fig3`` (path label -> its map's ``di`` (4 decimals) and ``completeness_error``
+    (fraction, 6 decimals)) and ``fig3_edge_share`` (the ``blur`` and ``ig`` shares of
+    |map| on edge pixels per case, 4 decimals, and ``p``, from the numbers of the
+    :func:`helpers.attribution.verdicts_lam.blur_path_edges` verdict ``edges``)."""
+    return {
+        "rules": {
+            rule: {str(k): round(v, 4) for k, v in row.items()} for rule, row in rules.iterrows()
+        },
+        "fig3": {
+            label: {"di": round(map_di(r), 4), "completeness_error": round(r.completeness_error, 6)}
+            for label, r in paths.items()
+        },
+        "fig3_edge_share": {
+            "blur": [round(v, 4) for v in edges.numbers["blur_share"]],
+            "ig": [round(v, 4) for v in edges.numbers["ig_share"]],
+            "p": edges.numbers["p"],
+        },
+    }

@@ -2,7 +2,8 @@
 
 Each member is a registry architecture at a size that trains in one to two minutes per
 scale on two CPU cores at the ``embedded`` preset; :func:`zoo_model` trains it once (cached by
-the full config, see :mod:`helpers.train`) and reloads it afterwards.
+the full config, see :mod:`helpers.train`) and reloads it afterwards; :func:`run_rows`
+describes the trained members, one table row each.
 
 Why these members: FSRCNN (the plain shallow CNN of the LAM paper's Table 1), EDSR at two
 sizes (the residual CNN whose width/depth the DI chapter sweeps), RCAN (channel attention,
@@ -13,12 +14,14 @@ skip). The members' names, in book order, are :data:`helpers.presets.ZOO`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 import torch
 
 from .. import presets
+from ..models import param_count
 from ..train import TrainConfig, TrainResult, prefetch, train
 
 #: name -> (registry architecture, size keyword arguments)
@@ -82,3 +85,24 @@ def train_zoo(
     jobs = [(n, s) for s in scales for n in names]
     prefetch([zoo_config(n, s, preset, seed) for n, s in jobs])
     return {(n, s): zoo_model(n, s, preset, seed=seed, device=device) for n, s in jobs}
+
+
+def run_rows(runs: Mapping[tuple[str, int], TrainResult]) -> list[dict[str, Any]]:
+    """One row per trained member of ``runs`` (``{(name, scale): TrainResult}``, as
+    :func:`train_zoo` returns), in that order: ``model``, ``scale``, ``architecture`` (the
+    registry name), ``params`` (parameter count), ``receptive_field`` (LR px, or
+    ``"global"``), ``steps`` (optimiser steps of its config), ``train_s`` (training wall
+    seconds, 1 decimal, summed over resumed runs) and ``cached`` (loaded, not trained)."""
+    return [
+        {
+            "model": name,
+            "scale": scale,
+            "architecture": run.config.model,
+            "params": param_count(run.model),
+            "receptive_field": run.model.receptive_field or "global",
+            "steps": run.config.steps,
+            "train_s": round(run.seconds, 1),
+            "cached": run.cached,
+        }
+        for (name, scale), run in runs.items()
+    ]
