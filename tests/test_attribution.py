@@ -290,6 +290,14 @@ def test_arclength_nodes_split_the_blur_path_into_equal_lengths_and_telescope():
     assert torch.allclose(attr_path.arclength_nodes(flat, 5), torch.linspace(0, 1, 5).double())
     with pytest.raises(ValueError, match="needs the path"):
         attr_path._quadrature("arclength", 5)
+    # _per_point: per-point L1 sums (or means), the same whatever the chunk
+    alphas = torch.linspace(0, 1, 7, dtype=torch.float64)
+    direct = p.points(alphas).abs().sum(dim=(1, 2, 3)).double()
+    for chunk in (1, 3, 7, 64):
+        got = attr_path._per_point(lambda s0, s1: p.points(alphas[s0:s1]), 7, chunk)
+        assert got.shape == (7,) and torch.allclose(got, direct, rtol=1e-6)
+    mean = attr_path._per_point(lambda s0, s1: p.points(alphas[s0:s1]), 7, 2, torch.mean)
+    assert torch.allclose(mean, direct / p.image.numel(), rtol=1e-6)
 
 
 def test_float64_model_runs_in_float64(edsr, img24):
@@ -348,6 +356,9 @@ def test_di_summary_leaves_out_degenerate_windows(edsr, img24):
     near_flat = lam(edsr, img24, (20, 24, 16), steps=5, device=CPU)
     assert near_flat.degenerate
     assert s["mean_all"] == pytest.approx(np.mean([*di, flat.di]))
+    # another DI definition (di_of) changes the DI statistics, not which maps are kept
+    ones = attr_result.di_summary([*maps, flat], di_of=lambda r: 1.0)
+    assert (ones["mean"], ones["std"], ones["mean_all"], ones["n"]) == (1.0, 0.0, 1.0, 2)
     only_flat = attr_result.di_summary([flat])
     assert only_flat["n"] == 0 and math.isnan(only_flat["mean"])
     assert only_flat["mean_all"] == pytest.approx(flat.di)

@@ -16,6 +16,7 @@ from helpers.models import (
     empirical_receptive_field,
     param_count,
 )
+from helpers.models import receptive_field as rf
 from helpers.models.released import CARNM, IMDN, PAN
 
 
@@ -123,6 +124,16 @@ def test_empirical_restores_training_mode_and_checks_output() -> None:
         empirical_receptive_field(model, 3, lr_size=24, device="cpu")
     with pytest.raises(ValueError, match="lr_size"):
         empirical_receptive_field(model, 2, lr_size=64, max_lr_size=32)
+
+
+def test_support_box_measures_the_larger_side_and_the_border() -> None:
+    support = torch.zeros(8, 8, dtype=torch.bool)
+    support[2:5, 3] = True  # 3 rows x 1 column, inside
+    assert rf._support_box(support) == (3, False)
+    support[6:8, 3] = True  # now rows 2-7: reaches the bottom border
+    assert rf._support_box(support) == (6, True)
+    with pytest.raises(ValueError, match="do not depend on the input"):
+        rf._support_box(torch.zeros(8, 8, dtype=torch.bool))
 
 
 def test_param_count() -> None:

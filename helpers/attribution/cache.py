@@ -88,7 +88,7 @@ def lam_key(model: nn.Module, image: torch.Tensor, window: Any, **kwargs: Any) -
     settings["rule"], settings["steps"] = path_settings(
         settings["mode"], settings["rule"], settings["steps"]
     )
-    if settings.get("mode", "exact") != "exact":  # bf16 body on some devices only
+    if settings["mode"] != "exact":  # bf16 body on some devices only
         settings["device_type"] = resolve_device(kwargs.get("device")).type
     config = {"window": list(window), "torch": torch.__version__, **settings}
     inputs = (model_digest(model), cache.tensor_digest(torch.as_tensor(image)))

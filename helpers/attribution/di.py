@@ -62,15 +62,8 @@ def di_stats(results: Iterable[LAMResult], definition: str = "lam_demo") -> dict
     ``max_abs_diff``: the largest |DI by ``definition`` - DI by the formula| over the maps
     (0 for ``"formula"``)."""
     results = list(results)
-    out = di_summary(results)
-    kept = [r for r in results if not r.degenerate]
-    di = np.array([map_di(r, definition) for r in kept], dtype=float)
-    if len(di):
-        out["mean"] = float(di.mean())
-        out["std"] = float(di.std(ddof=1)) if len(di) > 1 else 0.0
-    every = [map_di(r, definition) for r in results]
-    out["mean_all"] = float(np.mean(every))
-    out["max_abs_diff"] = max(abs(d - formula_di(r)) for d, r in zip(every, results, strict=True))
+    out = di_summary(results, lambda r: map_di(r, definition))
+    out["max_abs_diff"] = max(abs(map_di(r, definition) - formula_di(r)) for r in results)
     return out
 
 

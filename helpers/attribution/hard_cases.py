@@ -116,7 +116,7 @@ def local_hard_cases(n: int, scale: int = 4, env: str = LOCAL_ENV) -> list[SRPai
     )
     if not folder:
         raise FileNotFoundError(
-            f"this preset attributes {what}; ${env} is not set. The {len(keys_lam_hard())} "
+            f"this preset attributes {what}; ${env} is not set. The {len(keys('lam_hard/'))} "
             "LAM-demo crops of the manifest are the benchmark preset's; pass n_hard to use "
             "fewer local images"
         )
@@ -129,11 +129,6 @@ def local_hard_cases(n: int, scale: int = 4, env: str = LOCAL_ENV) -> list[SRPai
             f"image(s). Add the missing ones or pass n_hard={len(pairs)} explicitly"
         )
     return pairs[:n]
-
-
-def keys_lam_hard() -> list[str]:
-    """The manifest's LAM-demo crops (fetch keys), for messages."""
-    return keys("lam_hard/")
 
 
 def candidate_subimages(
@@ -329,10 +324,7 @@ def shared_hard_cases(
         return lam_hard_cases(preset, {}, scale, device, n=n, progress=progress)
     have = {k: m for k, m in (resolved or {}).items() if getattr(m, "origin", None) == "zoo"}
     missing = [z for z in presets.ZOO if z not in have]
-    more = (
-        resolve_many(missing, scale, preset, seed=seed, device=device, progress=progress)
-        if missing
-        else {}
-    )
-    selectors = {z: have[z] if z in have else more[z] for z in presets.ZOO}
+    if missing:
+        have |= resolve_many(missing, scale, preset, seed=seed, device=device, progress=progress)
+    selectors = {z: have[z] for z in presets.ZOO}
     return lam_hard_cases(preset, selectors, scale, device, n=n, progress=progress)

@@ -68,6 +68,7 @@ from .path import (
     _check_kernel_size,
     _is_int,
     _Path,
+    _per_point,
     _prune,
     _quadrature,
 )
@@ -327,7 +328,6 @@ def lam(
     if dtype == torch.float64 and mode != "exact":
         raise ValueError(f"mode must be 'exact' for a float64 model, got {mode!r}")
     image = image.detach().to(dev, dtype)
-    steps = int(steps)
 
     with _prepared(model, dev):
         if scale is None:
@@ -405,11 +405,8 @@ def lam(
             # rule evaluates them (trapezoid, arclength; right has 1), else one forward.
             nodes = quad.nodes[keep]
             ends = torch.tensor([0.0, 1.0], dtype=torch.float64)
-            d_ends = torch.empty(2, dtype=torch.float64)
             have = (float(nodes[0]) == 0.0, float(nodes[-1]) == 1.0)
-            for j, k in ((0, 0), (1, -1)):
-                if have[j]:
-                    d_ends[j] = d_nodes[k].cpu()
+            d_ends = d_nodes[[0, -1]].cpu()
             need = [j for j in (0, 1) if not have[j]]
             if need:
                 with torch.no_grad():
@@ -429,20 +426,18 @@ def lam(
             "output or its input gradient is not finite at some path point, e.g. a sqrt or "
             "division at 0 in the network); the map would be NaN, so none is returned"
         )
-    # Curves on alpha in {0} U evaluated nodes U {1}.
-    d_nodes, step_totals = d_nodes.cpu(), step_totals.cpu()
-    cum_nodes = torch.cumsum(step_totals, 0)
-    alphas, d_path, cumulative = [nodes], [d_nodes], [cum_nodes]
-    if nodes[0] > 0:
-        alphas.insert(0, ends[:1])
-        d_path.insert(0, d_ends[:1])
-        cumulative.insert(0, torch.zeros(1, dtype=torch.float64))
-    if nodes[-1] < 1:
-        alphas.append(ends[1:])
-        d_path.append(d_ends[1:])
-        cumulative.append(cum_nodes[-1:])
-    alphas_t = torch.cat(alphas)
-    speed = _path_speed(path, padded, sigma, kernel_size, alphas_t, batch)
+    # Curves on alpha in {0} U evaluated nodes U {1}, each end once (indexed, not sliced,
+    # so the cached tensors hold no more than their values).
+    cum_nodes = torch.cumsum(step_totals.cpu(), 0)
+    curve = torch.arange(int(have[0]), nodes.numel() + 2 - int(have[1]))
+    alphas = torch.cat([ends[:1], nodes, ends[1:]])[curve]
+    d_path = torch.cat([d_ends[:1], d_nodes.cpu(), d_ends[1:]])[curve]
+    cumulative = torch.cat([torch.zeros(1, dtype=torch.float64), cum_nodes, cum_nodes[-1:]])
+    # Fig. 3g's path speed, mean |dgamma/dalpha| over the whole LR image (whatever the crop)
+    full_path = _Path(path, padded, sigma, kernel_size)
+    speed = _per_point(
+        lambda s0, s1: full_path.tangents(alphas[s0:s1]), alphas.numel(), max(batch, 8), torch.mean
+    )
 
     full = torch.zeros(3, h, w, dtype=dtype)
     full[:, top:bottom, left:right] = attr.to(dtype).cpu()
@@ -460,10 +455,10 @@ def lam(
         d_input=d_in,
         d_baseline=d_base,
         completeness_error=err,
-        alphas=alphas_t,
-        d_path=torch.cat(d_path),
+        alphas=alphas,
+        d_path=d_path,
         path_speed=speed,
-        cumulative=torch.cat(cumulative),
+        cumulative=cumulative[curve],
         window=window,
         scale=scale,
         path=path,
@@ -511,16 +506,13 @@ def _check_crop_border(
     the field is right. A non-zero value means the model reaches further than it says."""
     top, left, bottom, right = box
     a = attribution.abs().sum(dim=0)
-    edges = []
-    if top > 0:
-        edges.append(a[top, left:right])
-    if bottom < hw[0]:
-        edges.append(a[bottom - 1, left:right])
-    if left > 0:
-        edges.append(a[top:bottom, left])
-    if right < hw[1]:
-        edges.append(a[top:bottom, right - 1])
-    if any(bool((e != 0).any()) for e in edges):
+    edges = (
+        (top > 0, a[top, left:right]),
+        (bottom < hw[0], a[bottom - 1, left:right]),
+        (left > 0, a[top:bottom, left]),
+        (right < hw[1], a[top:bottom, right - 1]),
+    )
+    if any(inside and bool((e != 0).any()) for inside, e in edges):
         warnings.warn(
             f"the attribution reaches the edge of the receptive-field crop {box}: the model "
             f"depends on pixels further away than its receptive_field={rf} says, so this "
@@ -528,24 +520,6 @@ def _check_crop_border(
             RuntimeWarning,
             stacklevel=3,
         )
-
-
-def _path_speed(
-    path: str,
-    padded: torch.Tensor,
-    sigma: float,
-    kernel_size: int,
-    alphas: torch.Tensor,
-    batch: int,
-) -> torch.Tensor:
-    """Mean |dgamma/dalpha| over the whole LR image (independent of any crop): (n,)."""
-    full = _Path(path, padded, sigma, kernel_size)
-    out = []
-    with torch.no_grad():
-        for s0 in range(0, alphas.numel(), max(batch, 8)):
-            a = alphas[s0 : s0 + max(batch, 8)]
-            out.append(full.tangents(a).abs().mean(dim=(1, 2, 3)).double().cpu())
-    return torch.cat(out)
 
 
 def lam_maps(

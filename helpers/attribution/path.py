@@ -40,6 +40,7 @@ May import: the base modules only (torch, numpy).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -204,6 +205,24 @@ class _Quadrature:
         return c * path.tangents(self.nodes[idx])
 
 
+def _per_point(
+    fn: Callable[[int, int], torch.Tensor],
+    n: int,
+    chunk: int,
+    reduce: Callable[..., torch.Tensor] = torch.sum,
+) -> torch.Tensor:
+    """``reduce`` (sum or mean) of ``|fn(s0, s1)|`` over each of ``n`` path points' pixels,
+    ``chunk`` points at a time (``fn`` gives points ``s0:s1`` as (s1 - s0, 3, h, w)) and
+    without gradients: (n,) float64 on the CPU."""
+    with torch.no_grad():
+        return torch.cat(
+            [
+                reduce(fn(s0, min(s0 + chunk, n)).abs(), dim=(1, 2, 3)).double().cpu()
+                for s0 in range(0, n, chunk)
+            ]
+        )
+
+
 def _prune(quad: _Quadrature, path: _Path, tol: float, chunk: int) -> torch.Tensor:
     """Indices of the nodes to evaluate, dropping the lightest ones whose weights
     together hold at most ``tol`` of the total L1 mass ``sum_j |W_j|``.
@@ -213,12 +232,9 @@ def _prune(quad: _Quadrature, path: _Path, tol: float, chunk: int) -> torch.Tens
     ~25% of nodes carry < 1e-3 of the increments; skipping them changes the map by about
     that fraction. Straight-line paths have equal weights and lose nothing.
     """
-    n = quad.nodes.numel()
-    mass = torch.empty(n, dtype=torch.float64)
-    with torch.no_grad():
-        for s0 in range(0, n, chunk):
-            idx = torch.arange(s0, min(s0 + chunk, n))
-            mass[idx] = quad.weights(path, idx).abs().sum(dim=(1, 2, 3)).double().cpu()
+    mass = _per_point(
+        lambda s0, s1: quad.weights(path, torch.arange(s0, s1)), quad.nodes.numel(), chunk
+    )
     order = torch.argsort(mass)
     dropped = torch.cumsum(mass[order], 0) <= tol * mass.sum()
     return torch.sort(order[~dropped]).values
@@ -255,17 +271,7 @@ def arclength_nodes(path: _Path, m: int, chunk: int = 64) -> torch.Tensor:
     """
     n = max(ARC_GRID_MIN, ARC_GRID_PER_NODE * m)
     grid = torch.arange(n + 1, dtype=torch.float64) / n
-    inc = torch.empty(n, dtype=torch.float64)
-    with torch.no_grad():
-        for s0 in range(0, n, chunk):
-            s1 = min(s0 + chunk, n)
-            inc[s0:s1] = (
-                path.secants(grid[s0:s1], grid[s0 + 1 : s1 + 1])
-                .abs()
-                .sum(dim=(1, 2, 3))
-                .double()
-                .cpu()
-            )
+    inc = _per_point(lambda s0, s1: path.secants(grid[s0:s1], grid[s0 + 1 : s1 + 1]), n, chunk)
     total = float(inc.sum())
     uniform = torch.arange(m, dtype=torch.float64) / (m - 1)
     # float32 rounding alone moves a flat image's path by ~1e-7 of its mass per piece;

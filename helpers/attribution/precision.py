@@ -103,9 +103,7 @@ def _output_layers(model: nn.Module, x: torch.Tensor) -> list[nn.Module]:
     finally:
         for h in handles:
             h.remove()
-    if not seen:
-        return []
-    top = max(area for _, area in seen)
+    top = max((area for _, area in seen), default=0)
     chosen: list[nn.Module] = []
     for mod, area in seen:
         owns = any(True for _ in mod.parameters(recurse=False)) or not any(
@@ -183,9 +181,7 @@ def default_batch(device: torch.device, saved: float | None = None) -> int:
     bytes are a property of the model and the crop, so the choice (and the map's last
     bits) is the same on every run.
     """
-    if device.type != "cpu":
-        return 16
-    if not saved or saved <= 0:
+    if device.type != "cpu" or not saved or saved <= 0:
         return 16
     return int(min(16, max(1, 2 ** math.floor(math.log2(max(CPU_BATCH_BYTES / saved, 1.0))))))
 

@@ -8,7 +8,7 @@ May import: ``helpers.metrics`` (and the base modules).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -141,9 +141,12 @@ def diffusion_index(x: LAMResult | torch.Tensor | np.ndarray) -> float:
     return float(_metrics_di(_as_map(x)))
 
 
-def di_summary(results: Iterable[LAMResult]) -> dict[str, Any]:
+def di_summary(
+    results: Iterable[LAMResult], di_of: Callable[[LAMResult], float] = diffusion_index
+) -> dict[str, Any]:
     """DI and completeness statistics of one network's maps, leaving out degenerate windows
-    (:attr:`LAMResult.degenerate`).
+    (:attr:`LAMResult.degenerate`); ``di_of`` gives a map's DI (default: the formula's,
+    :func:`diffusion_index`).
 
     Returns:
         ``mean``, ``std`` (ddof 1; 0 for one map) of the DI and ``n`` over the kept maps
@@ -155,7 +158,7 @@ def di_summary(results: Iterable[LAMResult]) -> dict[str, Any]:
     if not results:
         raise ValueError("di_summary needs at least one LAMResult, got none")
     kept = [r for r in results if not r.degenerate]
-    di = np.array([r.di for r in kept], dtype=float)
+    di = np.array([di_of(r) for r in kept], dtype=float)
     nan = float("nan")
     return {
         "mean": float(di.mean()) if len(di) else nan,
@@ -163,5 +166,5 @@ def di_summary(results: Iterable[LAMResult]) -> dict[str, Any]:
         "n": len(kept),
         "n_degenerate": len(results) - len(kept),
         "max_completeness_error": max((r.completeness_error for r in kept), default=nan),
-        "mean_all": float(np.mean([r.di for r in results])),
+        "mean_all": float(np.mean([di_of(r) for r in results])),
     }

@@ -23,18 +23,6 @@ from PIL import Image
 
 from .resize import bicubic_down_uint8, imresize, modcrop
 
-__all__ = [
-    "DEGRADATIONS",
-    "make_generator",
-    "uniform_levels",
-    "bicubic_down",
-    "gaussian_kernel1d",
-    "gaussian_blur",
-    "gaussian_noise",
-    "jpeg",
-    "degrade",
-]
-
 #: Kinds understood by :func:`degrade`.
 DEGRADATIONS = ("clean", "bicubic", "blur", "noise", "jpeg")
 
@@ -55,9 +43,7 @@ def make_generator(seed: Seed) -> torch.Generator | None:
         raise ValueError(
             f"seed must be a non-negative int, a torch.Generator or None, got {seed!r}"
         )
-    g = torch.Generator(device="cpu")
-    g.manual_seed(seed)
-    return g
+    return torch.Generator(device="cpu").manual_seed(seed)
 
 
 def _per_image(
@@ -256,8 +242,7 @@ def jpeg(x: torch.Tensor, quality: int | Sequence[int] | torch.Tensor) -> torch.
         with Image.open(buf) as dec:
             d = np.asarray(dec.convert("L" if c == 1 else "RGB"))
         out[i] = d[..., None] if c == 1 else d
-    y = torch.from_numpy(out).permute(0, 3, 1, 2).to(device=x.device, dtype=x.dtype) / 255.0
-    return y
+    return torch.from_numpy(out).permute(0, 3, 1, 2).to(device=x.device, dtype=x.dtype) / 255.0
 
 
 def degrade(

@@ -15,8 +15,6 @@ import torch
 
 from .degradations import make_generator
 
-__all__ = ["random_patches", "grid_patches", "crop_at"]
-
 
 def _as_batch(img: torch.Tensor, name: str = "img") -> torch.Tensor:
     if not isinstance(img, torch.Tensor) or img.ndim not in (3, 4):
@@ -155,9 +153,8 @@ def crop_at(
     c = torch.as_tensor(coords).detach().cpu()
     if c.ndim != 2 or c.shape[1] != 2 or c.shape[0] < 1:
         raise ValueError(f"coords must have shape (n, 2) as (y, x), got {tuple(c.shape)}")
-    if c.is_floating_point():
-        if not torch.equal(c, c.round()):
-            raise ValueError("coords must be integers")
+    if c.is_floating_point() and not torch.equal(c, c.round()):
+        raise ValueError("coords must be integers")
     c = c.long()
     if size % scale or (c % scale).any():
         raise ValueError(

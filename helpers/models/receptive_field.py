@@ -17,6 +17,7 @@ depends on every input pixel (global pooling, channel attention, non-local atten
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -121,9 +122,8 @@ def param_count(model: nn.Module, trainable_only: bool = False) -> int:
 
 
 def _model_device(model: nn.Module) -> torch.device | None:
-    for t in list(model.parameters()) + list(model.buffers()):
-        return t.device
-    return None
+    t = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return None if t is None else t.device
 
 
 def _support_widths(
@@ -147,17 +147,20 @@ def _support_widths(
     cols = torch.arange(scale, device=device).repeat(scale) + scale * c
     picked = out[torch.arange(scale * scale, device=device), :, rows, cols]
     (grad,) = torch.autograd.grad(picked.sum(), x)
-    support = grad.detach().abs().sum(dim=1) > 0  # (phases, size, size)
-    widest, touches = 0, False
-    for s in support:
-        ys = torch.nonzero(s.any(dim=1)).flatten()
-        xs = torch.nonzero(s.any(dim=0)).flatten()
-        if ys.numel() == 0:
-            raise ValueError("the central output pixel does not depend on the input at all")
-        y0, y1, x0, x1 = (int(v) for v in (ys.min(), ys.max(), xs.min(), xs.max()))
-        widest = max(widest, y1 - y0 + 1, x1 - x0 + 1)
-        touches = touches or y0 == 0 or x0 == 0 or y1 == size - 1 or x1 == size - 1
-    return widest, touches
+    boxes = [_support_box(s) for s in grad.detach().abs().sum(dim=1) > 0]  # per phase
+    return max(w for w, _ in boxes), any(t for _, t in boxes)
+
+
+def _support_box(support: torch.Tensor) -> tuple[int, bool]:
+    """The larger side of the bounding box of a (size, size) bool gradient support, and
+    whether the box touches the input's border."""
+    ys = torch.nonzero(support.any(dim=1)).flatten()
+    xs = torch.nonzero(support.any(dim=0)).flatten()
+    if ys.numel() == 0:
+        raise ValueError("the central output pixels do not depend on the input at all")
+    y0, y1, x0, x1 = (int(v) for v in (ys.min(), ys.max(), xs.min(), xs.max()))
+    touches = min(y0, x0) == 0 or max(y1, x1) == support.shape[-1] - 1
+    return max(y1 - y0 + 1, x1 - x0 + 1), touches
 
 
 def empirical_receptive_field(
@@ -237,15 +240,8 @@ def _global_probe(
         (grad,) = torch.autograd.grad(out[..., c : c + scale, c : c + scale].sum(), x)
     finally:
         model.train(was_training)
-    support = grad.detach().abs().sum(dim=(0, 1)) > 0
-    ys = torch.nonzero(support.any(dim=1)).flatten()
-    xs = torch.nonzero(support.any(dim=0)).flatten()
-    if ys.numel() == 0:
-        raise ValueError("the central output pixels do not depend on the input at all")
-    y0, y1, x0, x1 = (int(v) for v in (ys.min(), ys.max(), xs.min(), xs.max()))
-    if min(y0, x0) == 0 or max(y1, x1) == size - 1:
-        return None
-    return max(y1 - y0 + 1, x1 - x0 + 1)
+    width, touches = _support_box(grad.detach().abs().sum(dim=(0, 1)) > 0)
+    return None if touches else width
 
 
 def receptive_field_check(

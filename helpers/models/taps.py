@@ -16,8 +16,6 @@ from torch import nn
 
 from .wrapper import unwrap
 
-__all__ = ["Stop", "check_layers", "layer_names", "tap"]
-
 
 class Stop(Exception):
     """Raised by a hook once every tapped layer has its output: ends the forward pass."""

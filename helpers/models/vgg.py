@@ -69,12 +69,10 @@ class VGG19Features(nn.Module):
         module at each index here is torchvision's (``bn=False``, ``width=64`` only)."""
         if self.bn or self.width != 64:
             raise ValueError("torchvision's VGG-19 weights need bn=False and width=64")
-        mods = list(self.features)
+        names = list(self.features._modules)
         own = {}
         for key, value in state.items():
             part = key.split(".")
-            if part[0] != "features" or int(part[1]) >= len(mods):
-                continue
-            name = list(self.features._modules)[int(part[1])]
-            own[f"features.{name}.{part[2]}"] = value
+            if part[0] == "features" and int(part[1]) < len(names):
+                own[f"features.{names[int(part[1])]}.{part[2]}"] = value
         self.load_state_dict(own, strict=True)

@@ -22,6 +22,7 @@ four trainings). Every network is checked up front by one probe forward: it must
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import importlib
 import inspect
@@ -69,6 +70,11 @@ class ModelEntry:
     origin: Origin
     name: str
     target: Any
+
+    @property
+    def what(self) -> str:
+        """The entry in messages: ``models entry '<text>' (<origin>)``."""
+        return f"models entry {self.text!r} ({self.origin})"
 
 
 def valid_entries(scale: int | None = None) -> str:
@@ -199,11 +205,8 @@ def parse_entry(entry: str | os.PathLike[str], scale: int) -> ModelEntry:
         )
     if text in zoo.MEMBERS:
         return ModelEntry(entry, "zoo", text, text)
-    try:
+    with contextlib.suppress(ValueError):
         member = family.parse_member(text)
-    except ValueError:
-        member = None
-    if member is not None:
         return ModelEntry(entry, "family", member.name, member)
     if text.lower() in RELEASED:
         key = text.lower()
@@ -266,35 +269,30 @@ def _probe(net: nn.Module, what: str, scale: int, device: torch.device) -> None:
     )
 
 
-def _precheck_trained(e: ModelEntry, scale: int) -> None:
+def _precheck_trained(e: ModelEntry, scale: int, preset: str) -> None:
     """Build the untrained zoo/family network on the CPU and probe it (milliseconds), so a
     scale the architecture does not support fails before any training. The global torch
     RNG is left as it was (the build's initialisation draws from it)."""
-    if e.origin == "zoo":
-        arch, size = zoo.MEMBERS[e.target]
-    else:
-        arch, size = e.target.arch, e.target.size
+    cfg = _trained_config(e, scale, preset, 0)
     with torch.random.fork_rng(devices=[]):
-        net = build(arch, scale, **size).eval()
-        _probe(net, f"models entry {e.text!r} ({e.origin})", scale, torch.device("cpu"))
+        net = build(cfg.model, scale, **cfg.model_kwargs).eval()
+        _probe(net, e.what, scale, torch.device("cpu"))
 
 
 def _measured_receptive_field(model: SRModel) -> int | None:
     """:func:`~helpers.models.receptive_field.empirical_receptive_field` of ``model`` (LR px,
     full width; ``None`` = global or wider than 160 px), cached on disk by its weights
     digest: a foreign network is measured once, not at every chapter run."""
-    settings = {"scale": model.scale, "lr_size": 48, "max_lr_size": 160, "seed": 0}
+    settings = {"lr_size": 48, "max_lr_size": 160, "seed": 0}
     k = cache.key(
         "receptive_field",
-        settings,
+        {"scale": model.scale, **settings},
         code=cache.code_digest("models/receptive_field.py"),
         inputs=[model.digest],
     )
 
     def measure() -> dict[str, Any]:
-        rf = empirical_receptive_field(
-            model, model.scale, lr_size=48, max_lr_size=160, device=model.device, seed=0
-        )
+        rf = empirical_receptive_field(model, model.scale, device=model.device, **settings)
         return {"receptive_field": rf, "name": model.name}
 
     path = cache.entry_path("receptive_field", k, suffix=".json")
@@ -307,59 +305,36 @@ def _measured_receptive_field(model: SRModel) -> int | None:
 
 
 def _trained_config(e: ModelEntry, scale: int, preset: str, seed: int) -> TrainConfig:
-    """The training config of a zoo or family entry."""
-    if e.origin == "zoo":
-        return zoo.zoo_config(e.target, scale, preset, seed)
-    return family.member_config(e.target, scale, preset, seed)
-
-
-def _load_trained(
-    e: ModelEntry, scale: int, preset: str, seed: int, device: torch.device, progress: bool
-) -> SRModel:
-    """A zoo or family network, trained once with the book's recipe (or read back)."""
-    if e.origin == "zoo":
-        run = zoo.zoo_model(e.target, scale, preset, seed=seed, device=device, progress=progress)
-    else:
-        cfg = _trained_config(e, scale, preset, seed)
-        run = train(cfg, device=device, progress=progress, desc=f"{e.name} x{scale}")
-    return SRModel(
-        run.model, name=e.name, device=device, origin=e.origin, train_steps=run.config.steps
-    )
+    """The training config of a zoo or family entry: the book's one recipe
+    (:func:`helpers.networks.zoo.recipe_config`, as ``zoo_config`` and ``member_config``)."""
+    arch, size = zoo.MEMBERS[e.target] if e.origin == "zoo" else (e.target.arch, e.target.size)
+    return zoo.recipe_config(arch, size, scale, preset, seed)
 
 
 def _load_foreign(e: ModelEntry, scale: int, device: torch.device) -> tuple[SRModel, bool]:
     """A released, file or callable network, and whether its receptive field is unknown
     (to be measured)."""
-    what = f"models entry {e.text!r} ({e.origin})"
-    if e.origin == "released":
-        model = load_released(e.target, scale, device=device)
-        model.name, model.origin, model.train_steps = e.name, "released", None
-        return model, False
-    if e.origin == "file":
-        model = load_spandrel(e.target, device=device, scale=scale, name=e.name)
-        model.origin, model.train_steps = "file", None
-        return model, True
+    if e.origin in ("released", "file"):  # fresh SRModels named e.name, train_steps None
+        if e.origin == "released":
+            model = load_released(e.target, scale, device=device)
+        else:
+            model = load_spandrel(e.target, device=device, scale=scale, name=e.name)
+        model.origin = e.origin
+        return model, e.origin == "file"
     net = e.target(**_call_kwargs(e.target, scale))
     if not isinstance(net, nn.Module):
         raise ValueError(
-            f"{what}: {e.name}(...) returned a {type(net).__name__}, expected a torch.nn.Module"
+            f"{e.what}: {e.name}(...) returned a {type(net).__name__}, expected a torch.nn.Module"
         )
     declared = getattr(net, "scale", None)
     if declared is not None and declared != scale:
         raise ValueError(
-            f"{what}: the module says scale={declared!r}, but the chapter runs at x{scale}; "
+            f"{e.what}: the module says scale={declared!r}, but the chapter runs at x{scale}; "
             f"build it for x{scale} (take a scale= argument) or run at scale={declared}"
         )
-    unknown_rf = not hasattr(net, "receptive_field")
-    model = SRModel(
-        net,
-        scale=scale,
-        name=e.name,
-        receptive_field=None if unknown_rf else net.receptive_field,
-        device=device,
-        origin="callable",
-    )
-    return model, unknown_rf
+    # a module without a receptive_field attribute gets None here, then a measured one
+    model = SRModel(net, scale=scale, name=e.name, device=device, origin="callable")
+    return model, not hasattr(net, "receptive_field")
 
 
 def _load(
@@ -372,12 +347,17 @@ def _load(
     or user network does not shift the random numbers of what a chapter does next. (The
     book's own networks reseed it in :func:`helpers.train.train`, as they always did.)
     """
-    if e.origin in _TRAINED:
-        model, unknown_rf = _load_trained(e, scale, preset, seed, device, progress), False
+    unknown_rf = False
+    if e.origin in _TRAINED:  # trained once with the book's recipe, or read back
+        cfg = _trained_config(e, scale, preset, seed)
+        run = train(cfg, device=device, progress=progress, desc=f"{e.name} x{scale}")
+        model = SRModel(
+            run.model, name=e.name, device=device, origin=e.origin, train_steps=run.config.steps
+        )
     else:
         with torch.random.fork_rng(devices=[]):
             model, unknown_rf = _load_foreign(e, scale, device)
-    _probe(model.model, f"models entry {e.text!r} ({e.origin})", scale, model.device)
+    _probe(model.model, e.what, scale, model.device)
     if unknown_rf:
         model.receptive_field = _measured_receptive_field(model)
     return model
@@ -426,7 +406,7 @@ def resolve(
     presets.check_preset(preset)
     e = parse_entry(entry, scale)
     if e.origin in _TRAINED:
-        _precheck_trained(e, scale)
+        _precheck_trained(e, scale, preset)
     return _load(e, scale, preset, seed, resolve_device(device), progress)
 
 
@@ -488,7 +468,7 @@ def resolve_many(
     out: dict[str, SRModel] = {}
     for e in parsed:  # no training yet: load foreign networks, probe the book's untrained
         if e.origin in _TRAINED:
-            _precheck_trained(e, scale)
+            _precheck_trained(e, scale, preset)
         else:
             out[e.name] = _load(e, scale, preset, seed, dev, progress)
     trained = [e for e in parsed if e.origin in _TRAINED]
