@@ -103,11 +103,13 @@ def test_central_lobe_equals_scipy_label_of_the_centre_component():
     g = torch.Generator().manual_seed(3)
     fields = torch.randn(4, 31, 31, generator=g, dtype=torch.float64)
     fields = torch.from_numpy(ndi.gaussian_filter(fields.numpy(), (0, 1.5, 1.5)))
-    fields[:, 15, 15] = 1.0  # the centre is always in the lobe
+    fields[:, 15, 15] = 1.0  # the centre is in the lobe
+    fields[3, 15, 15] = -1.0  # ... except here: no lobe at all
     ours = content.central_lobe(fields)
+    assert not ours[3].any()
     for f, lobe in zip(fields.numpy(), ours.numpy(), strict=True):
-        labels, _ = ndi.label(f > 0)  # default structure: 4-connectivity
-        np.testing.assert_array_equal(lobe, labels == labels[15, 15])
+        labels, _ = ndi.label(f > 0)  # one image at a time; default structure: 4-connectivity
+        np.testing.assert_array_equal(lobe, (labels == labels[15, 15]) & (f[15, 15] > 0))
 
 
 def test_periodicity_high_for_stripes_and_grids_low_for_noise_zero_for_ramp():

@@ -77,6 +77,7 @@ def test_kendall_w_matches_the_formula() -> None:
     indep = N.kendall_w(pd.DataFrame(rng.normal(size=(9, 4))))
     assert indep["p"] > 0.01
     assert N.kendall_w(v.iloc[:2])["w"] is None  # two labels: not testable
+    assert N.kendall_w(pd.DataFrame(np.ones((5, 3))))["w"] is None  # every model ties all
 
 
 class _MeanClassifier(nn.Module):

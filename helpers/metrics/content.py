@@ -26,15 +26,18 @@ stripes/grids". Two measures, each answering a different half of the phrase:
 
 Images are float tensors in [0, 1]: (H, W) or (1, H, W) grey, (3, H, W) RGB, or a batch
 (N, C, H, W) with C = 1 or 3 (RGB is converted to grey with the BT.601 luma weights). All
-work is vectorised torch in float64 on the input's device; scores are (N,) CPU tensors.
+work is vectorised torch in float64 on the input's device (the central lobe's connected
+component: scipy.ndimage on the CPU); scores are (N,) CPU tensors.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
 from ..data.degradations import gaussian_kernel1d
 
@@ -185,24 +188,17 @@ def self_similarity(image: torch.Tensor, max_lag: int | None = None) -> torch.Te
 def central_lobe(ncc: torch.Tensor) -> torch.Tensor:
     """The 4-connected region of ``ncc > 0`` that contains the centre (zero shift).
 
-    ncc: (N, S, S) with the zero shift at the centre -> bool (N, S, S). A vectorised
-    flood fill (repeated cross-shaped dilation inside the mask) until nothing changes.
+    ncc: (N, S, S) with the zero shift at the centre -> bool (N, S, S) on ``ncc``'s device,
+    empty where the centre is not positive. ``scipy.ndimage.label`` on the CPU, with a
+    structure that connects no two images of the batch.
     """
-    mask = ncc > 0
+    mask = (ncc > 0).cpu().numpy()
     c = ncc.shape[-1] // 2
-    region = torch.zeros_like(mask)
-    region[:, c, c] = mask[:, c, c]
-    while True:
-        r = region[:, None].to(ncc.dtype)
-        grown = r.clone()
-        grown[..., 1:, :] = torch.maximum(grown[..., 1:, :], r[..., :-1, :])
-        grown[..., :-1, :] = torch.maximum(grown[..., :-1, :], r[..., 1:, :])
-        grown[..., :, 1:] = torch.maximum(grown[..., :, 1:], r[..., :, :-1])
-        grown[..., :, :-1] = torch.maximum(grown[..., :, :-1], r[..., :, 1:])
-        new = (grown[:, 0] > 0) & mask
-        if torch.equal(new, region):
-            return region
-        region = new
+    cross = np.zeros((3, 3, 3), bool)
+    cross[1] = ndimage.generate_binary_structure(2, 1)
+    labels, _ = ndimage.label(mask, cross)
+    centre = labels[:, c, c][:, None, None]
+    return torch.from_numpy((labels == centre) & (centre > 0)).to(ncc.device)
 
 
 def periodicity(

@@ -42,6 +42,8 @@ __all__ = [
 
 #: Largest value of the L1 Sobel magnitude |gx| + |gy| on 0..255 images (2 * 4 * 255).
 GRAD_MAX_LEVEL = 2040
+#: The 3x3 Sobel kernel of x-derivatives (its transpose: y).
+_SOBEL_X = ((-1.0, 0.0, 1.0), (-2.0, 0.0, 2.0), (-1.0, 0.0, 1.0))
 #: Side of SSIM's Gaussian window (px): an image must keep this much after the shave.
 SSIM_WINDOW = 11
 
@@ -211,6 +213,13 @@ def _grey_levels(x: torch.Tensor, truncate: bool = False) -> torch.Tensor:
 ENTROPY_OPERATORS: tuple[str, ...] = ("magid2022", "magid2022_levels", "sobel")
 
 
+def _entropy_bits(counts: torch.Tensor, total: int) -> torch.Tensor:
+    """``H = -sum p log2 p`` (bits, empty bins left out) of each row of the float histogram
+    ``counts`` (N, B) of ``total`` values each."""
+    p = counts / total
+    return -(p * torch.where(p > 0, torch.log2(p), torch.zeros_like(p))).sum(dim=1)
+
+
 def distinct_value_entropy(values: torch.Tensor) -> torch.Tensor:
     """Shannon entropy (bits) of the distinct values of each row of ``values`` (N, M).
 
@@ -227,9 +236,7 @@ def distinct_value_entropy(values: torch.Tensor) -> torch.Tensor:
     new[:, 1:] = s[:, 1:] != s[:, :-1]
     run = torch.cumsum(new, dim=1) - 1 + torch.arange(n, device=s.device)[:, None] * m
     counts = torch.bincount(run.flatten(), minlength=n * m).view(n, m)
-    p = counts.to(_work_dtype(values.device)) / m
-    logp = torch.where(p > 0, torch.log2(p), torch.zeros_like(p))
-    return -(p * logp).sum(dim=1)
+    return _entropy_bits(counts.to(_work_dtype(values.device)), m)
 
 
 def _magid2022_map(x: torch.Tensor) -> torch.Tensor:
@@ -242,7 +249,7 @@ def _magid2022_map(x: torch.Tensor) -> torch.Tensor:
     distinct float values, which another device's convolution arithmetic could split.
     """
     grey = _grey_levels(x.detach().cpu(), truncate=True).to(torch.float32).div(255)
-    k = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]).view(1, 1, 3, 3)
+    k = torch.tensor(_SOBEL_X).view(1, 1, 3, 3)
     gx = F.conv2d(grey, k, padding=1)
     gy = F.conv2d(grey, k, padding=1)  # the released y-kernel is a copy of the x-kernel
     return torch.abs(gx) + torch.abs(gy)
@@ -299,8 +306,7 @@ def gradient_entropy(
     grey = _grey_levels(x)
     # Integer-valued convolution in float64 is exact (|values| <= 2040).
     dt = _work_dtype(x.device)
-    kx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=dt)
-    kx = kx.to(x.device).view(1, 1, 3, 3)
+    kx = torch.tensor(_SOBEL_X, dtype=dt, device=x.device).view(1, 1, 3, 3)
     g = grey.to(dt)
     gx = F.conv2d(g, kx, padding=1)
     if operator == "sobel":
@@ -321,9 +327,7 @@ def gradient_entropy(
     # One bincount for the whole batch: offset each image's bins.
     offsets = torch.arange(n, device=x.device)[:, None] * nb
     counts = torch.bincount((idx + offsets).flatten(), minlength=n * nb).view(n, nb).to(dt)
-    p = counts / m
-    logp = torch.where(p > 0, torch.log2(p), torch.zeros_like(p))
-    return -(p * logp).sum(dim=1)
+    return _entropy_bits(counts, m)
 
 
 def gini(x: torch.Tensor, ndim: int = 2, eps: float = 0.0) -> torch.Tensor:
@@ -371,7 +375,7 @@ def diffusion_index(attr_map: torch.Tensor, ndim: int = 2) -> torch.Tensor:
     Returns:
         Tensor of shape ``attr_map.shape[:-ndim]``, values in (0, 100].
     """
-    return (1.0 - gini(attr_map.abs(), ndim=ndim)) * 100.0
+    return (1.0 - gini(attr_map, ndim=ndim)) * 100.0  # gini takes |map| itself
 
 
 #: What the LAM demo's ``gini`` (``SaliencyModel/utils.py``) adds to every value.

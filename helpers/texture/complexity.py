@@ -140,7 +140,7 @@ class ComplexitySet:
             "x": self.coords[:, 2],
             **{f"entropy_{k}": v for k, v in self.entropy.items()},
             "psnr_bicubic": self.psnr,
-            "label": self.labels if self.labels is not None else None,
+            "label": self.labels,
         }
         df = pd.DataFrame(cols)
         return df[self.keep].reset_index(drop=True) if kept else df

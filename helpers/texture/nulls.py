@@ -149,10 +149,10 @@ def kendall_w(values: pd.DataFrame) -> dict[str, Any]:
     out: dict[str, Any] = {"w": None, "p": None, "chi2": None, "n_labels": n, "n_models": m}
     if n < 3 or m < 2:
         return out
-    ranks = np.apply_along_axis(stats.rankdata, 0, v.to_numpy())
-    if np.all(ranks == ranks[0]):
+    x = v.to_numpy()
+    if not np.ptp(x, axis=0).any():  # every model ties all labels: no ranking to compare
         return out
-    res = stats.friedmanchisquare(*v.to_numpy())  # one sample per label, blocks = models
+    res = stats.friedmanchisquare(*x)  # one sample per label, blocks = models
     out.update(
         w=float(res.statistic / (m * (n - 1))), p=float(res.pvalue), chi2=float(res.statistic)
     )

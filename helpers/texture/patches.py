@@ -4,7 +4,7 @@
   seeded, corners on multiples of the SR scale so HR, LR and SR crops line up.
 - :func:`crop_patches`: cut the patches at those coordinates from HR, LR or SR images.
 - :func:`label_patches`: a classifier's label, class probabilities and embedding of every
-  patch; :func:`label_images` the same image by image (memory holds one image's patches).
+  patch.
 
 Images and patches are float tensors in [0, 1], NCHW, RGB; coordinates are int64
 (image index, top y, left x) in HR pixels.
@@ -23,7 +23,7 @@ from ..data.patches import crop_at
 from ..runtime import resolve_device
 from .deepten import DeepTEN, check_classes
 
-__all__ = ["crop_patches", "label_images", "label_patches", "sample_patch_coords"]
+__all__ = ["crop_patches", "label_patches", "sample_patch_coords"]
 
 
 def sample_patch_coords(
@@ -50,9 +50,9 @@ def sample_patch_coords(
         grouped by image in increasing image order. Use the same coordinates for HR,
         bicubic and SR versions (:func:`crop_patches`).
     """
-    sizes = np.asarray(image_sizes, dtype=np.int64).reshape(-1, 2) if len(image_sizes) else None
-    if sizes is None or len(sizes) == 0:
+    if len(image_sizes) == 0:
         raise ValueError("image_sizes is empty: no images to sample patches from")
+    sizes = np.asarray(image_sizes, dtype=np.int64).reshape(-1, 2)
     for name, val in (("n_per_image", n_per_image), ("size", size), ("align", align)):
         if isinstance(val, bool) or not isinstance(val, int | np.integer) or val < 1:
             raise ValueError(f"{name} must be a positive int, got {val!r}")
@@ -92,11 +92,8 @@ def crop_patches(
     if len(c) and (c[:, 0].max() >= len(images) or c[:, 0].min() < 0):
         raise ValueError(f"coords refer to image {int(c[:, 0].max())} but only {len(images)} given")
     s = size // scale
-    first = images[0] if len(images) else None
-    dtype = first.dtype if first is not None else torch.float32
-    out = torch.empty(
-        (len(c), 3, s, s), dtype=dtype, device=first.device if first is not None else None
-    )
+    like = images[0] if len(images) else torch.empty(0)  # no images: empty float32 on the CPU
+    out = torch.empty((len(c), 3, s, s), dtype=like.dtype, device=like.device)
     for i in torch.unique(c[:, 0]).tolist():
         rows = torch.nonzero(c[:, 0] == i).flatten()
         out[rows] = crop_at(images[i], c[rows, 1:], size, scale=scale)
@@ -160,43 +157,3 @@ def label_patches(
         "embedding": torch.cat(embs).numpy(),
         "classes": list(model.classes),
     }
-
-
-def label_images(
-    model: DeepTEN,
-    images: Sequence[torch.Tensor],
-    coords: np.ndarray | torch.Tensor,
-    size: int = 128,
-    scale: int = 1,
-    batch: int = 64,
-    device: str | torch.device | None = None,
-    progress: bool = True,
-    classes: Sequence[str] | None = None,
-) -> dict[str, Any]:
-    """:func:`label_patches` on patches cut at ``coords``, one image at a time.
-
-    Memory holds one image's patches, not all N (50 patches x 800 DIV2K images of 128 px
-    would be 7.9 GB as float). ``images`` may be any sequence, also a lazy one that
-    computes image i on access (e.g. an SR output); each image is read once. ``coords``
-    and ``scale`` as in :func:`crop_patches`. Returns the same dict as
-    :func:`label_patches`, rows in the order of ``coords``.
-    """
-    c = torch.as_tensor(np.asarray(coords), dtype=torch.long)
-    if c.ndim != 2 or c.shape[1] != 3 or len(c) == 0:
-        raise ValueError(f"coords must be (N, 3) as (image, y, x), N >= 1, got {tuple(c.shape)}")
-    if c[:, 0].max() >= len(images) or c[:, 0].min() < 0:
-        raise ValueError(f"coords refer to image {int(c[:, 0].max())} but only {len(images)} given")
-    label = np.empty(len(c), dtype=np.int64)
-    prob = emb = None
-    for i in tqdm(
-        torch.unique(c[:, 0]).tolist(), desc="labelling images", disable=not progress, leave=False
-    ):
-        rows = torch.nonzero(c[:, 0] == i).flatten()
-        patches = crop_at(images[i], c[rows, 1:], size, scale=scale)
-        out = label_patches(model, patches, batch, device, progress=False, classes=classes)
-        if prob is None:
-            prob = np.empty((len(c), out["prob"].shape[1]), dtype=np.float32)
-            emb = np.empty((len(c), out["embedding"].shape[1]), dtype=np.float32)
-        r = rows.numpy()
-        label[r], prob[r], emb[r] = out["label_idx"], out["prob"], out["embedding"]
-    return {"label_idx": label, "prob": prob, "embedding": emb, "classes": list(model.classes)}

@@ -18,14 +18,14 @@ texture manifold (2-d projection, k-means).
 
 from __future__ import annotations
 
-import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.spatial.distance import jensenshannon
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 
@@ -81,26 +81,21 @@ def semantic_profile(
 
 
 def js_distance(p: np.ndarray | pd.Series, q: np.ndarray | pd.Series, base: float = 2.0) -> float:
-    """Jensen-Shannon distance sqrt(JSD(p || q)) between two distributions.
+    """Jensen-Shannon distance sqrt(JSD(p || q)) between two distributions
+    (``scipy.spatial.distance.jensenshannon``).
 
     JSD = (KL(p || m) + KL(q || m)) / 2 with m = (p + q) / 2; inputs are normalised to sum
-    1. With ``base=2`` the distance lies in [0, 1] (1 = disjoint supports). Equals
-    ``scipy.spatial.distance.jensenshannon(p, q, base)``.
+    1. With ``base=2`` the distance lies in [0, 1] (1 = disjoint supports).
     """
     a, b = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1:
         raise ValueError(f"p and q must be 1-d of equal length, got {a.shape} and {b.shape}")
     if (a < 0).any() or (b < 0).any() or a.sum() <= 0 or b.sum() <= 0:
         raise ValueError("p and q must be non-negative with a positive sum")
-    a, b = a / a.sum(), b / b.sum()
-    m = (a + b) / 2
-
-    def kl(x: np.ndarray) -> float:
-        nz = x > 0  # 0 log 0 = 0; m > 0 wherever x > 0
-        return float(np.sum(x[nz] * np.log(x[nz] / m[nz])))
-
-    jsd = max(0.0, (kl(a) + kl(b)) / 2) / math.log(base)
-    return math.sqrt(jsd)
+    # Rounding can make the JSD of (nearly) equal profiles slightly negative, and scipy's
+    # square root of it NaN: that distance is 0.
+    with np.errstate(invalid="ignore"):
+        return float(np.nan_to_num(jensenshannon(a, b, base=base)))
 
 
 def profile_distances(profiles: Mapping[str, pd.Series]) -> pd.DataFrame:
@@ -177,20 +172,17 @@ def top_bottom_labels(
         raise ValueError(f"no labels with PSNR for {model!r}")
     # Fewer than 2k labels: halves (a single label is both the top and the bottom one).
     k = max(1, min(k, len(s) // 2))
-    rows = []
-    for group, labels in (("top", s.index[:k]), ("bottom", s.index[-k:])):
-        for lab in labels:
-            rows.append(
-                {
-                    "label": lab,
-                    "group": group,
-                    "psnr": per_label.at[lab, model],
-                    "reference": per_label.at[lab, reference],
-                    "gap": per_label.at[lab, model] - per_label.at[lab, reference],
-                    "n": int(per_label.at[lab, "n"]),
-                }
-            )
-    return pd.DataFrame(rows)
+    t = per_label.loc[s.index[:k].append(s.index[-k:])]
+    return pd.DataFrame(
+        {
+            "label": t.index.to_list(),
+            "group": ["top"] * k + ["bottom"] * k,
+            "psnr": t[model].to_numpy(),
+            "reference": t[reference].to_numpy(),
+            "gap": (t[model] - t[reference]).to_numpy(),
+            "n": t["n"].to_numpy(np.int64),
+        }
+    )
 
 
 def fig9_panels(
@@ -261,44 +253,24 @@ def entropy_psnr_fit(entropy: np.ndarray, psnr_db: np.ndarray) -> dict[str, floa
 def contrast_pair(x: np.ndarray, y: np.ndarray, tol: float) -> tuple[int, int]:
     """Indices (i, j) with |x_i - x_j| <= tol that maximise |y_i - y_j| (i has the larger y).
 
-    Fig. 3's "same entropy, very different PSNR" (and vice versa with x, y swapped). Exact,
-    O(N log N): sort by x, then range max/min over each window with a sparse table.
+    Fig. 3's "same entropy, very different PSNR" (and vice versa with x, y swapped). Exact:
+    sort by x; every pair within ``tol`` lies in the window of points from its smaller x up
+    to that x + tol, so the best pair is the largest range (max - min of y, one
+    ``reduceat`` over all windows) of any window; ties go to the first window and, in it,
+    to the first maximum and minimum. O(N w) for windows of w points.
     """
     x, y = np.asarray(x, float), np.asarray(y, float)
     if len(x) < 2:
         raise ValueError("need at least two points")
     order = np.argsort(x, kind="stable")
     xs, ys = x[order], y[order]
-    n = len(xs)
-    hi = np.searchsorted(xs, xs + tol, side="right")  # window [i, hi)
-    # Sparse tables of argmax/argmin over power-of-two spans.
-    amax, amin = [np.arange(n)], [np.arange(n)]
-    span = 1
-    while 2 * span <= n:
-        a, b = amax[-1], amin[-1]
-        m = n - 2 * span + 1
-        left, right = a[:m], a[span : span + m]
-        amax.append(np.where(ys[left] >= ys[right], left, right))
-        left, right = b[:m], b[span : span + m]
-        amin.append(np.where(ys[left] <= ys[right], left, right))
-        span *= 2
-    length = hi - np.arange(n)
-    lev = np.floor(np.log2(length)).astype(int)
-    sz = 1 << lev
-    i0 = np.arange(n)
-    j0 = hi - sz
-
-    def query(table: list[np.ndarray], better: Callable) -> np.ndarray:
-        out = np.empty(n, dtype=np.int64)
-        for level in np.unique(lev):
-            r = lev == level
-            a, b = table[level][i0[r]], table[level][j0[r]]
-            out[r] = np.where(better(ys[a], ys[b]), a, b)
-        return out
-
-    imax, imin = query(amax, np.greater_equal), query(amin, np.less_equal)
-    best = int(np.argmax(ys[imax] - ys[imin]))
-    return int(order[imax[best]]), int(order[imin[best]])
+    hi = np.searchsorted(xs, xs + tol, side="right")  # window [i, hi), hi > i
+    bounds = np.c_[np.arange(len(xs)), hi].ravel()  # reduceat over [i, hi) at even slots
+    padded = np.append(ys, 0.0)  # reduceat needs indices < len; the pad is never reduced
+    span = np.maximum.reduceat(padded, bounds)[::2] - np.minimum.reduceat(padded, bounds)[::2]
+    best = int(np.argmax(span))
+    window = ys[best : hi[best]]
+    return int(order[best + np.argmax(window)]), int(order[best + np.argmin(window)])
 
 
 def label_means(patches: pd.DataFrame, entropy_col: str, min_count: int = 1) -> pd.DataFrame:
