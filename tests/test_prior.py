@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
-from skimage.feature import match_template
 
 from helpers.data import load_images
 from helpers.data.resize import hr_lr_pair
-from helpers.metrics.content import to_grey
 from helpers.models import build
 from helpers.prior import loss as L
-from helpers.prior import runs, ssm, stats, verdicts
+from helpers.prior import report, runs, ssm, stats, verdicts
 from helpers.prior.ssm import Extraction
 from helpers.train import TrainConfig, train
 
@@ -32,23 +29,13 @@ def photo_lr() -> torch.Tensor:
 # ----------------------------------------------------------------------------- NCC
 @pytest.mark.parametrize("side", [5, 4])
 def test_ncc_equals_match_template_on_a_real_image(photo_lr, side):
-    crop = photo_lr[..., 40:88, 60:108]  # a 48 px training-size patch
-    g = to_grey(crop)[0].numpy()
-    for dtype, tol in ((torch.float64, 1e-8), (torch.float32, 1e-3)):
-        maps, corners = ssm.self_similarity_maps(crop, side, dtype)
-        assert maps.shape == (1, (48 // side) ** 2, 48, 48)
-        worst = 0.0
-        for p, (y, x) in enumerate(corners.tolist()):
-            ref = match_template(g, g[y : y + side, x : x + side], pad_input=True)
-            ours = maps[0, p].double().numpy()
-            defined = maps64_nonzero(crop, side)[p]  # constant windows: skimage returns noise
-            worst = max(worst, float(np.abs(ref - ours)[defined].max(initial=0)))
-            assert np.abs(ref[~defined]).max(initial=0) < 1e-4 and not ours[~defined].any()
-        assert worst < tol, (dtype, worst)
-
-
-def maps64_nonzero(crop, side):
-    return (ssm.self_similarity_maps(crop, side)[0][0] != 0).numpy()
+    """report.ncc_check (the chapter's check, and scripts/bench_prior.py's) on a 48 px
+    training-size patch: our maps equal skimage's match_template where the NCC is defined
+    (on constant windows skimage returns rounding noise, ours 0)."""
+    n = report.ncc_check(photo_lr[..., 40:88, 60:108], side, reps=1)
+    assert n["n_maps"] == (48 // side) ** 2
+    assert n["max_abs_diff_float64"] < 1e-8 and n["max_abs_diff_float32"] < 1e-3
+    assert n["max_abs_skimage_on_flat_windows"] < 1e-4
 
 
 def test_ncc_of_a_flat_window_is_zero_and_own_position_is_one():

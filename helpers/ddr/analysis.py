@@ -102,7 +102,7 @@ def analyse(
         probe_acc.append(measures.probe(z, data.kind, data.content, seed=seed)["accuracy"])
     last = feats[layers[-1]]
     deepest = measures.chi_test(last, data.kind, data.content, n_perm, n_boot, seed)
-    z = measures.reduce(last)
+    # z: the deepest layer's PCA scores, from the loop's last pass
     pr = measures.probe(z, data.kind, data.content, n_perm=probe_perm, seed=seed)
     return NetworkSemantics(name, layers, by, probe_acc, deepest, pr, last)
 

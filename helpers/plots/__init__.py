@@ -34,9 +34,8 @@ def set_style() -> None:
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100, "axes.titlesize": 10})
 
 
-def to_numpy_image(x: torch.Tensor) -> np.ndarray:
-    """(1,3,H,W)/(3,H,W) [0,1] tensor -> HxWx3 uint8 array for ``imshow``."""
-    return tensor_to_uint8(x)
+#: (1, 3, H, W)/(3, H, W) [0, 1] tensor -> H x W x 3 uint8 array for ``imshow``.
+to_numpy_image = tensor_to_uint8
 
 
 def image_grid(

@@ -65,7 +65,7 @@ def plot_plane(table: pd.DataFrame, x: str = "psnr", y: str = "gram") -> plt.Fig
     """The perception-distortion plane: ``y`` (a distance to HR, lower = better) against
     ``x`` (PSNR) per output, means over seeds with their sd as error bars."""
     fig, ax = plt.subplots(figsize=(5, 3.6))
-    t = table.drop(index=[i for i in table.index if i == "HR"])
+    t = table.drop(index="HR", errors="ignore")
     ax.errorbar(
         t[x],
         t[y],

@@ -18,6 +18,7 @@ from ..published import ZAMFIR_PRIOR_LAMBDA_EDSR
 from . import ssm
 from .runs import norm_sections, ssr_poi_psnr
 from .stats import seeds_needed, welch_t
+from .tables import set_means
 
 
 def ncc_check(batch: torch.Tensor, side: int, reps: int = 3) -> dict[str, Any]:
@@ -25,7 +26,9 @@ def ncc_check(batch: torch.Tensor, side: int, reps: int = 3) -> dict[str, Any]:
     loop of ``skimage.feature.match_template(pad_input=True)`` over its patches: largest
     difference where the NCC is defined (ours is exactly 0 on constant windows, where
     skimage returns rounding noise: reported apart), the float32 search's difference to
-    float64, and seconds (median of ``reps`` after a warm-up) with the speed-ups."""
+    float64, and seconds (ours: median of ``reps`` after a warm-up; the slow skimage loop:
+    median of ``max(1, reps // 2)``) with the speed-ups. The chapter and
+    ``scripts/bench_prior.py`` both call it."""
     from skimage.feature import match_template
 
     grey = to_grey(batch).numpy()
@@ -39,13 +42,16 @@ def ncc_check(batch: torch.Tensor, side: int, reps: int = 3) -> dict[str, Any]:
             ts.append(time.perf_counter() - t0)
         timed[dt] = (maps, statistics.median(ts))
     (m64, t64), (m32, t32) = timed[torch.float64], timed[torch.float32]
-    t0 = time.perf_counter()
-    ref = np.stack([
-        match_template(grey[b], grey[b, y : y + side, x : x + side], pad_input=True)
-        for b in range(len(batch))
-        for y, x in corners.tolist()
-    ]).reshape(m64.shape)  # fmt: skip
-    t_sk = time.perf_counter() - t0
+    ts = []
+    for _ in range(max(1, reps // 2)):
+        t0 = time.perf_counter()
+        ref = np.stack([
+            match_template(grey[b], grey[b, y : y + side, x : x + side], pad_input=True)
+            for b in range(len(batch))
+            for y, x in corners.tolist()
+        ]).reshape(m64.shape)  # fmt: skip
+        ts.append(time.perf_counter() - t0)
+    t_sk = statistics.median(ts)
     ours = m64.numpy()
     defined = ours != 0
     return {
@@ -73,10 +79,9 @@ def ncc_line(n: Mapping[str, Any], patch: int) -> str:
     )
 
 
-def per_seed(scores: Mapping[str, Mapping[int, Mapping]], test_set: str, key=float):
-    """``key(label)`` -> seed -> mean PSNR over ``test_set`` (the verdicts' input)."""
-    return {key(k): {s: float(np.mean(list(v[test_set].values()))) for s, v in d.items()}
-            for k, d in scores.items()}  # fmt: skip
+def per_seed(scores: Mapping[str, Mapping[int, Mapping]], test_set: str) -> dict:
+    """float(label) -> seed -> mean PSNR over ``test_set`` (the verdicts' input)."""
+    return {float(k): v for k, v in set_means(scores, test_set).items()}
 
 
 def ssr_poi_table(pick: Mapping[str, Mapping[int, Any]], cases, device=None) -> dict:

@@ -78,9 +78,8 @@ def build_run(cfg: Mapping[str, Any], net: str, variant: Mapping[str, Any], seed
         fn = AttributionPrior(v.pop("lam"), w=v.pop("w", "sim"), seed=seed, **v)
         loss = (fn.name, fn.params(), fn)
         v = {}
-    else:
-        if v.pop("lam", 0) < 0:
-            raise ValueError("lambda must be >= 0")
+    else:  # lam = 0 (a negative one is AttributionPrior's to refuse, above)
+        v.pop("lam", None)
         loss = ("l1", {}, None)
     if v:
         raise ValueError(f"unknown variant keys {sorted(v)}")

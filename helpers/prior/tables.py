@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from .. import sweep
+from . import stats as pstats
 from .runs import score, train_variant
-from .stats import compare
 
 #: The prior's default setting in every ablation (the thesis's: lambda = 1e-4, w = Sim,
 #: one local SSR).
@@ -90,8 +90,7 @@ def _train_job(cfg: dict, net: str, job: tuple[dict, int]) -> str:
 
 def set_means(scores: Mapping[str, Mapping[int, Mapping]], test_set: str = "hard"):
     """label -> seed -> mean PSNR over ``test_set``'s images."""
-    return {k: {s: float(np.mean(list(v[test_set].values()))) for s, v in d.items()}
-            for k, d in scores.items()}  # fmt: skip
+    return {k: pstats.set_means(d, test_set) for k, d in scores.items()}
 
 
 def seed_mean(values: Mapping[int, float | None]) -> float:
@@ -102,7 +101,7 @@ def seed_mean(values: Mapping[int, float | None]) -> float:
 
 def statistics(scores, n_boot: int, seed: int = 0) -> dict[str, dict[str, dict[str, Any]]]:
     """:func:`helpers.prior.stats.compare` against the table's first label."""
-    return compare(scores, next(iter(scores)), n_boot, seed=seed)
+    return pstats.compare(scores, next(iter(scores)), n_boot, seed=seed)
 
 
 def display(stats: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> pd.DataFrame:

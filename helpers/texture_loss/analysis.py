@@ -28,15 +28,9 @@ __all__ = [
     "chapter_data",
     "classify_outputs",
     "findings",
-    "lr_of",
     "mean_sd_table",
     "score_seed",
 ]
-
-
-def lr_of(hr: torch.Tensor, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The book's HR/LR pair of a batch (MATLAB bicubic, 8-bit LR): ``(hr, lr)``."""
-    return hr_lr_pair(hr, scale)
 
 
 @dataclass
@@ -84,9 +78,9 @@ def chapter_data(spec: Mapping[str, Any], preset: str, seed: int = 0) -> Chapter
     te = make_composites(test, spec["n_test"], size, spec["segments"], seed + 1)
     check_masks(tr.images, tr.masks)
     check_masks(te.images, te.masks)
-    test_hr, test_lr = lr_of(te.images, scale)
+    test_hr, test_lr = hr_lr_pair(te.images, scale)
     chr_, clab = _per_class(test, spec["classify_per_class"], size, seed)
-    chr_, clr = lr_of(chr_, scale)
+    chr_, clr = hr_lr_pair(chr_, scale)
     return ChapterData(with_guides(tr), te, test_hr, test_lr, chr_, clr, clab, tuple(test.classes))
 
 

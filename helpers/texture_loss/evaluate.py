@@ -40,12 +40,11 @@ def super_resolve_all(
 ) -> dict[str, torch.Tensor]:
     """``{"bicubic": ..., name: SR, ..., "HR": hr}``: every model's 8-bit SR of ``lr``
     (batched, on CPU) plus the references. ``models`` should include ``"bicubic"``."""
-    out = {}
-    for name, m in models.items():
-        with torch.no_grad():
-            out[name] = torch.cat([super_resolve(m, x, label=name) for x in lr.split(batch)])
-    out["HR"] = hr
-    return out
+    out = {
+        n: torch.cat([super_resolve(m, x, label=n) for x in lr.split(batch)])
+        for n, m in models.items()
+    }
+    return out | {"HR": hr}
 
 
 def high_frequency_ratio(sr: torch.Tensor, hr: torch.Tensor) -> np.ndarray:
@@ -100,24 +99,26 @@ def score_outputs(
     ``gram:<name>`` for ``judge`` (``gram:judge``) and every judge of ``others``
     (``x -> {layer: features}``, e.g. :func:`deepten_features`)."""
     hr = outputs["HR"]
-    judges = {"judge": lambda x: judge.features(x, layers), **(others or {})}
+    others = others or {}
     with torch.no_grad():
         f_hr = judge.features(hr, layers)
-        ref = {k: j(hr) for k, j in judges.items()}
+        ref = {k: j(hr) for k, j in others.items()}
         banded = boundary_band(masks, band)
         scores = {}
         for name, sr in outputs.items():
-            f = judge.features(sr, layers)
+            f = judge.features(sr, layers)  # once: ``gram`` and ``gram:judge`` share it
+            g = gram_distance(f, f_hr).double().numpy()
             scores[name] = {
                 "psnr": psnr(sr, hr, shave=scale).numpy(),
                 "ssim": ssim(sr, hr, shave=scale).numpy(),
-                "gram": gram_distance(f, f_hr).double().numpy(),
+                "gram": g,
                 "feature": feature_distance(f, f_hr).double().numpy(),
                 "segment_gram": gram_distance(f, f_hr, masks).double().numpy(),
                 "bleed_gram": gram_distance(f, f_hr, banded).double().numpy(),
                 "hf_ratio": high_frequency_ratio(sr, hr),
+                "gram:judge": g.copy(),
             }
-            for k, j in judges.items():
+            for k, j in others.items():
                 scores[name][f"gram:{k}"] = gram_distance(j(sr), ref[k]).double().numpy()
     return scores
 

@@ -80,39 +80,27 @@ def gram_loss(sr: Feats, hr: Feats, masks: torch.Tensor | None = None) -> torch.
     """Texture loss: sum over layers of ``mean((G(sr) - G(hr))^2)`` (scalar). With
     ``masks`` (N, K, H, W) the per-segment (guided) Gram matrices are compared."""
     _check_pair(sr, hr)
-    total = sr[next(iter(sr))].new_zeros(())
-    for name in sr:
-        if masks is None:
-            a, b = gram(sr[name]), gram(hr[name])
-        else:
-            a, b = guided_gram(sr[name], masks), guided_gram(hr[name], masks)
-        total = total + F.mse_loss(a, b)
-    return total
+    g = gram if masks is None else lambda f: guided_gram(f, masks)
+    return sum(F.mse_loss(g(sr[name]), g(hr[name])) for name in sr)
 
 
 def feature_loss(sr: Feats, hr: Feats) -> torch.Tensor:
     """Feature (perceptual) loss on the same layers: sum of per-layer mean squared feature
     differences (scalar). Unlike the Gram loss it compares positions one to one."""
     _check_pair(sr, hr)
-    total = sr[next(iter(sr))].new_zeros(())
-    for name in sr:
-        total = total + F.mse_loss(sr[name], hr[name])
-    return total
+    return sum(F.mse_loss(sr[name], hr[name]) for name in sr)
 
 
 def gram_distance(a: Feats, b: Feats, masks: torch.Tensor | None = None) -> torch.Tensor:
     """Eq. 5 per image: ``sum_l (1 / C_l^2) sum_ij (G_ij - A_ij)^2`` -> (N,). With
     ``masks`` the per-segment Gram matrices are compared (mean over segments)."""
     _check_pair(a, b)
-    out = None
-    for name in a:
-        if masks is None:
-            d = (gram(a[name]) - gram(b[name])).pow(2).mean((-2, -1))
-        else:
-            d = (guided_gram(a[name], masks) - guided_gram(b[name], masks)).pow(2)
-            d = d.mean((-2, -1)).mean(1)
-        out = d if out is None else out + d
-    return out
+    if masks is None:
+        return sum((gram(a[n]) - gram(b[n])).pow(2).mean((-2, -1)) for n in a)
+    return sum(
+        (guided_gram(a[n], masks) - guided_gram(b[n], masks)).pow(2).mean((-2, -1)).mean(1)
+        for n in a
+    )
 
 
 def feature_distance(a: Feats, b: Feats) -> torch.Tensor:
@@ -120,9 +108,7 @@ def feature_distance(a: Feats, b: Feats) -> torch.Tensor:
     features unit-normalised along channels at every position, squared differences summed
     over channels, averaged over positions, summed over layers (all weights 1)."""
     _check_pair(a, b)
-    out = None
-    for name in a:
-        fa, fb = F.normalize(a[name], dim=1), F.normalize(b[name], dim=1)
-        d = (fa - fb).pow(2).sum(1).mean((-2, -1))
-        out = d if out is None else out + d
-    return out
+    return sum(
+        (F.normalize(a[n], dim=1) - F.normalize(b[n], dim=1)).pow(2).sum(1).mean((-2, -1))
+        for n in a
+    )

@@ -11,6 +11,7 @@ texture phase from those weights with the texture loss alone (or a variant of it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,19 +140,12 @@ def train_variants(
         ``{"MSE": result, name: result, ...}`` in eval mode.
     """
     data = "texture_composites:" + cache.tensor_digest(*images)[:16]
-    mse_cfg = _config(spec, data, seed)
-    out = {
-        "MSE": train(
-            mse_cfg,
-            TextureLoss("mse"),
-            images,
-            device=device,
-            progress=progress,
-            cache_dir=cache_dir,
-            desc=f"TSRN MSE phase, seed {seed}",
-        )
-    }
-    start = out["MSE"].model
+    run = functools.partial(
+        train, images=images, device=device, progress=progress, cache_dir=cache_dir
+    )
+    mse = run(_config(spec, data, seed), TextureLoss("mse"), desc=f"TSRN MSE phase, seed {seed}")
+    out = {"MSE": mse}
+    start = mse.model
     init = weights_digest(start)
     for name, v in variants.items():
         if v.source not in nets:
@@ -167,14 +161,7 @@ def train_variants(
             loss=f"tsrn_{v.kind}",
             loss_params={"layers": list(v.layers), "lossnet": weights_digest(net)},
         )
-        out[name] = train(
-            cfg,
-            TextureLoss(v.kind, net, v.layers),
-            images,
-            device=device,
-            progress=progress,
-            cache_dir=cache_dir,
-            desc=f"{name}, seed {seed}",
-            init_weights=start,
+        out[name] = run(
+            cfg, TextureLoss(v.kind, net, v.layers), desc=f"{name}, seed {seed}", init_weights=start
         )
     return out
