@@ -259,3 +259,17 @@ def test_high_vs_all_curve_equals_the_in_loss_evaluation(tmp_path) -> None:
     got = res.curves[res.curves.arm == "all"]
     assert got.step.tolist() == want.step.tolist() == [0, 2, 4, 5] * 2
     assert got.psnr.tolist() == want.psnr.tolist()  # bit-identical
+
+
+def test_classifier_index_key_hashes_every_module_that_draws_procedural_textures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A changed generator must miss the index (which maps a preset to its checkpoint);
+    # the pixels come from data/patterns.py since the split of data/procedural.py.
+    seen: list[tuple[str, ...]] = []
+    real = L.cache.code_digest
+    monkeypatch.setattr(L.cache, "code_digest", lambda *s: seen.append(s) or real(*s))
+    L._classifier_index_key("embedded", 0, None)  # procedural data
+    assert {"data/procedural.py", "data/patterns.py"} <= set(seen[-1])
+    L._classifier_index_key("benchmark", 0, None)  # DTD files: no generator
+    assert "data/patterns.py" not in seen[-1]

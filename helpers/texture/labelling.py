@@ -101,7 +101,9 @@ def _classifier_index_key(preset: str, seed: int, root: str | Path | None) -> st
     classifier's training code, and for procedural data its generator (a changed
     generator regenerates the data, and the checkpoint key then decides on retraining)."""
     spec = presets.get("texture_data", preset)
-    sources = [*CODE_SOURCES, *(["data/procedural.py"] if spec["source"] == "procedural" else [])]
+    # procedural.py samples, patterns.py draws each label's pixels: both make the data
+    generator = ["data/procedural.py", "data/patterns.py"]
+    sources = [*CODE_SOURCES, *(generator if spec["source"] == "procedural" else [])]
     return cache.key(
         "texture_index",
         {
