@@ -96,6 +96,13 @@ TABLE: dict[str, dict[str, Any]] = {
     # DI chapters so that both attribute the same windows. full: 100 steps on the paper's
     # 150 hard cases.
     "lam_steps": {"smoke": 8, "embedded": 50, "benchmark": 50, "full": 100},
+    # How the LAM and DI chapters' maps integrate the path (helpers.attribution.MODES):
+    # "exact" is the paper's right sum at lam_steps; "fast" the fewest arclength nodes
+    # whose map is closer to the converged integral than the paper's 50-step sum on every
+    # network and crop of benchmarks/lam_rules.json. benchmark runs fast so that its 11
+    # hard cases fit on a CPU: GRL-tiny costs ~120 s per 64^2 map exact and ~48 s fast
+    # (benchmarks/lam_speed.json), and two of the cases pad to 128^2 in its windows.
+    "lam_mode": {"smoke": "exact", "embedded": "exact", "benchmark": "fast", "full": "exact"},
     "n_hard": {"smoke": 1, "embedded": 6, "benchmark": 11, "full": 150},
     # Where hard cases come from: the paper's rule over sub-images of the embedded test
     # images (size/stride in HR px; smoke: first image only; no candidate overlapping a
@@ -413,11 +420,13 @@ CHAPTER_DEFAULTS: dict[str, dict[str, Any]] = {
         "models": lambda p: list(ZOO) + get("released", p),
         "n_hard": lambda p: get("n_hard", p),
         "steps": lambda p: get("lam_steps", p),
+        "mode": lambda p: get("lam_mode", p),
     },
     "di_vs_psnr": {
         "models": lambda p: list(ZOO) + get("released", p),
         "n_hard": lambda p: get("n_hard", p),
         "steps": lambda p: get("lam_steps", p),
+        "mode": lambda p: get("lam_mode", p),
         "test_set": lambda p: get("di_test_set", p),
         "family_members": lambda p: [family_name(*m) for m in get("family", p)],
     },

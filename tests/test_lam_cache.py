@@ -90,6 +90,16 @@ def test_every_input_is_in_the_key(net, img):
     assert len({base, *changed}) == len(changed) + 1
 
 
+def test_fast_mode_key_is_the_same_whether_steps_is_left_out_or_resolved(net, img):
+    """The LAM chapter asks fast maps with ``steps=None``, the DI chapter with the nodes
+    ``path_settings`` resolves: both must hit the same cached map (and differ from exact)."""
+    rule, steps = attribution.path_settings("fast", None, None)
+    lam_chapter = lam_key(net, img, WINDOW, mode="fast", steps=None)
+    assert lam_key(net, img, WINDOW, mode="fast", steps=steps) == lam_chapter
+    assert lam_key(net, img, WINDOW, mode="fast", rule=rule, steps=steps) == lam_chapter
+    assert lam_key(net, img, WINDOW, mode="exact") != lam_chapter
+
+
 @pytest.mark.bad_input(
     "a cached LAM map asked with an unknown argument or an invalid setting",
     "a TypeError or ValueError names it and nothing is cached",

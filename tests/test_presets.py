@@ -58,6 +58,12 @@ def test_fill_keeps_set_values_and_resolves_none():
     assert models == list(presets.ZOO) and n_hard == 3 and steps == 8
     (models,) = presets.fill("lam", "benchmark", models=None)
     assert models == list(presets.ZOO) + list(presets.RELEASED)
+    # LAM and DI read the same maps, so they resolve the same mode; benchmark runs fast
+    for preset, expected in [("smoke", "exact"), ("embedded", "exact"), ("benchmark", "fast"),
+                             ("full", "exact")]:  # fmt: skip
+        assert presets.fill("lam", preset, mode=None) == (expected,)
+        assert presets.fill("di_vs_psnr", preset, mode=None) == (expected,)
+    assert presets.fill("lam", "benchmark", mode="exact") == ("exact",)  # the reader's wins
     assert presets.fill("texture_profiles", "embedded", f7_lr=None) == (1e-3,)
     assert presets.fill("texture_profiles", "full", f7_lr=None) == (2e-4,)
 

@@ -88,6 +88,7 @@ def _lam_example() -> dict:
     return {
         "preset": "smoke",
         "steps": 8,
+        "maps": {"mode": "exact", "rule": "right", "steps": 8},
         "sigma": 1.2,
         "window_size": 16,
         "cases": ["coffee_0_0"],
