@@ -152,3 +152,32 @@ def read_timings(results_dir: str | Path, chapter: str) -> dict[str, Any]:
     """A chapter's timings (``{}`` when it wrote none)."""
     path = Path(results_dir) / "timings" / f"{chapter}.json"
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def outcomes(chapter: str, values: dict[str, Any]) -> dict[str, str]:
+    """The outcome of every claim a chapter decided, read from its results ``values``
+    (as :func:`read_results` returns them): ``{claim: outcome}``, outcomes lower case.
+
+    Where each chapter keeps them: ``lam`` under ``verdicts``, ``di_vs_psnr`` under
+    ``observations`` (written as labels, ``"HOLDS"``), ``texture_profiles`` and
+    ``semantic_consistency`` under ``outcome``, ``models_and_data`` one claim per released
+    network, ``reproduces_published[<network>]``. Raises ``KeyError`` for another chapter
+    or results without that key (written by an older chapter: rerun it)."""
+    keys = {
+        "lam": "verdicts",
+        "di_vs_psnr": "observations",
+        "texture_profiles": "outcome",
+        "semantic_consistency": "outcome",
+        "models_and_data": "reproduces_published",
+    }
+    if chapter not in keys:
+        raise KeyError(f"no claim outcomes known for chapter {chapter!r}; one of {sorted(keys)}")
+    if keys[chapter] not in values:
+        raise KeyError(
+            f"{chapter} results have no {keys[chapter]!r}: written by an older version of the "
+            "chapter; rerun it"
+        )
+    found = values[keys[chapter]]
+    if chapter == "models_and_data":
+        return {f"reproduces_published[{m}]": r["outcome"].lower() for m, r in found.items()}
+    return {claim: str(o).lower() for claim, o in found.items()}

@@ -95,3 +95,16 @@ def by_interval(
     if partly and any(above):
         return "partly"
     return "does not hold" if any(hi < threshold for _, hi in cis) else "inconclusive"
+
+
+def agreement(outcomes: Sequence[str]) -> tuple[str, int]:
+    """Over seeds (or machines) of one claim: the most common outcome and how many of
+    ``outcomes`` gave it. Outcomes compare as written, case aside (``"HOLDS"`` equals
+    ``"holds"``; a qualified ``"does not hold (SR keeps more)"`` is its own outcome). A tie
+    goes to the outcome met first, so seed 0's wins a 1-1-1 split. Raises ``ValueError`` on
+    an empty sequence: agreement of no seeds is not defined."""
+    words = [str(o).lower() for o in outcomes]
+    if not words:
+        raise ValueError("agreement needs the outcome of at least one seed, got none")
+    best = max(dict.fromkeys(words), key=words.count)  # dict keeps first-met order for ties
+    return best, words.count(best)

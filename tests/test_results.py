@@ -135,3 +135,22 @@ def test_models_and_data_online_and_offline_shapes_fit_its_schema(resize_match: 
     results.validate("models_and_data", values)
     with pytest.raises(ValueError, match="resize_match"):
         results.validate("models_and_data", dict(values, resize_match={"skipped": 3}))
+
+
+def test_outcomes_read_each_chapters_claims() -> None:
+    assert results.outcomes("lam", {"verdicts": {"completeness": "holds"}}) == {
+        "completeness": "holds"
+    }
+    di = {"observations": {"1_di_vs_psnr": "DOES NOT HOLD", "3_di_vs_scale": "PARTLY"}}
+    assert results.outcomes("di_vs_psnr", di) == {
+        "1_di_vs_psnr": "does not hold",
+        "3_di_vs_scale": "partly",
+    }
+    tex = {"outcome": {"profiles": "holds"}, "verdict": {"profiles": "They differ."}}
+    assert results.outcomes("texture_profiles", tex) == {"profiles": "holds"}
+    md = {"reproduces_published": {"imdn": {"outcome": "holds", "max_abs_delta": 0.01}}}
+    assert results.outcomes("models_and_data", md) == {"reproduces_published[imdn]": "holds"}
+    with pytest.raises(KeyError, match="older version"):
+        results.outcomes("semantic_consistency", {"verdict": {"claim1": "It holds."}})
+    with pytest.raises(KeyError, match="one of"):
+        results.outcomes("intro", {})

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from helpers.verdict import Verdict, by_interval, graded, tally
+from helpers.verdict import Verdict, agreement, by_interval, graded, tally
 
 
 def test_report_lists_sentence_rule_outcome_paper():
@@ -49,3 +49,16 @@ def test_by_interval_reads_each_interval_against_the_threshold():
     assert by_interval([(0.4, 0.6)], 1.0) == "does not hold"
     assert by_interval([(0.8, 1.2)], 1.0) == "inconclusive"
     assert by_interval([(math.nan, math.nan)]) == "inconclusive"
+
+
+def test_agreement_counts_the_modal_outcome_over_seeds():
+    assert agreement(["holds", "HOLDS", "does not hold"]) == ("holds", 2)
+    assert agreement(["partly", "holds", "holds"]) == ("holds", 2)
+    assert agreement(["holds"] * 3) == ("holds", 3)
+    # a qualified outcome is its own; a three-way split goes to the first seed's
+    assert agreement(["does not hold (SR keeps more)", "does not hold", "partly"]) == (
+        "does not hold (sr keeps more)",
+        1,
+    )
+    with pytest.raises(ValueError, match="at least one seed"):
+        agreement([])
