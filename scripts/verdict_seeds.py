@@ -25,6 +25,7 @@ import ast
 import inspect
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -212,7 +213,8 @@ def main(argv: list[str] | None = None) -> None:
     print(markdown(rows))
     if args.out:
         meta = [{"preset": p, "seed": s, "folder": str(f)} for p, s, f in runs]
-        write_json(args.out, {"runs": meta, "claims": rows})
+        date = datetime.now(UTC).strftime("%Y-%m-%d")
+        write_json(args.out, {"date": date, "runs": meta, "claims": rows})
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.book import builtwith
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 import verdict_seeds as vs  # noqa: E402
 
@@ -53,6 +55,13 @@ def test_seeds_agreeing_counted_per_claim_across_folders(tmp_path, capsys):
     assert rows["completeness"]["rule"].startswith("Rule:") and "5%" in rows["completeness"]["rule"]
     assert any("test_completeness" in t for t in rows["completeness"]["unit_tests"])
     assert "| lam | global_vs_local |" in capsys.readouterr().out
+    page = "\n".join(builtwith._seed_agreement(tmp_path / "t.json"))
+    assert "## Verdicts across seeds" in page and "benchmark, seed 2" in page
+    assert (
+        "| lam | global_vs_local | `global_vs_local` | ratio of mean DI > 1.5 | does not hold | holds | holds | does not hold | 2 of 3 |"
+        in page
+    )
+    assert builtwith._seed_agreement(tmp_path / "absent.json") == []
 
 
 def test_a_folder_of_another_preset_is_refused(tmp_path):

@@ -132,6 +132,7 @@ def built_with_page(
             out += [f":::{{dropdown}} {chapter.title}", "", table, "", ":::", ""]
 
     out += _scale_out(book_dir.parent / "benchmarks" / "sweep.json")
+    out += _seed_agreement(book_dir.parent / "benchmarks" / "verdict_seeds.json")
     out += ["## Environment", ""]
     envs: dict[str, tuple[dict[str, Any], list[str]]] = {}
     for name, rec in records.items():
@@ -193,6 +194,40 @@ def _scale_out(bench: Path) -> list[str]:
         f"Same cache keys and weights in both: {b['identical']}.",
         "",
         _table(["executor", "wall time", "cluster start-up", "speed-up"], rows),
+        "",
+    ]
+
+
+def _seed_agreement(bench: Path) -> list[str]:
+    """The committed table of verdicts over seeds (``scripts/verdict_seeds.py``), if any."""
+    if not bench.is_file():
+        return []
+    b = json.loads(bench.read_text())
+    seeds = sorted({s for r in b["claims"] for s in r["benchmark"]}, key=int)
+    rows = [
+        [
+            r["chapter"],
+            r["claim"],
+            f"`{r['rule_source'].rsplit('.', 1)[-1]}`",
+            r["null_or_test"],
+            r["embedded"] or "-",
+            *[r["benchmark"].get(s) or "-" for s in seeds],
+            f"{r['seeds_agreeing']} of {r['seeds_run']}",
+        ]
+        for r in b["claims"]
+    ]
+    header = ["chapter", "claim", "rule", "null or test", "embedded"]
+    header += [f"benchmark, seed {s}" for s in seeds] + ["seeds agreeing"]
+    return [
+        "## Verdicts across seeds",
+        "",
+        "Every claim the reproduction chapters decide, at `embedded` and at `benchmark` with "
+        "each seed (`benchmarks/verdict_seeds.json`, run on "
+        f"{b['date']}; rerun `python scripts/verdict_seeds.py`). The rule is the named "
+        "function's docstring in `helpers`; an outcome that changes with the seed is not "
+        "a finding at that preset.",
+        "",
+        _table(header, rows),
         "",
     ]
 
