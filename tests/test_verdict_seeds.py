@@ -57,10 +57,8 @@ def test_seeds_agreeing_counted_per_claim_across_folders(tmp_path, capsys):
     assert "| lam | global_vs_local |" in capsys.readouterr().out
     page = "\n".join(builtwith._seed_agreement(tmp_path / "t.json"))
     assert "## Verdicts across seeds" in page and "benchmark, seed 2" in page
-    assert (
-        "| lam | global_vs_local | `global_vs_local` | ratio of mean DI > 1.5 | does not hold | holds | holds | does not hold | 2 of 3 |"
-        in page
-    )
+    row = "| lam | global_vs_local | `global_vs_local` | ratio of mean DI > 1.5 | does not hold |"
+    assert row + " holds | holds | does not hold | 2 of 3 |" in page
     assert builtwith._seed_agreement(tmp_path / "absent.json") == []
 
 
