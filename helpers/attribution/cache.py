@@ -168,7 +168,7 @@ def cached_lam_maps(
         scale: SR factor (the window is centred on the ``scale x`` output).
         window_size: side of the window (SR px; :func:`helpers.attribution.center_window`).
         cache_dir: cache root (default ``$HELPERS_DATA_DIR``).
-        progress: a tqdm bar over the networks.
+        progress: tqdm bars over the maps and, within a map, over its path nodes.
         **kwargs: for :func:`helpers.attribution.lam` (``sigma``, ``steps``, ...).
 
     Returns:
@@ -179,11 +179,17 @@ def cached_lam_maps(
             both (from :func:`helpers.attribution.lam`).
     """
     out = {}
-    for name, net in tqdm(nets.items(), "LAM", disable=not progress):
-        for c in cases:
-            window = center_window(c.lr, scale, window_size)
-            try:
-                out[(name, c.name)] = cached_lam(net, c.lr, window, cache_dir=cache_dir, **kwargs)
-            except FloatingPointError as exc:  # lam() cannot know which case it was given
-                raise FloatingPointError(f"network {name!r}, hard case {c.name!r}: {exc}") from exc
+    # One bar over the maps and lam()'s own over the path nodes: a big network's map takes
+    # minutes on a CPU, and a bar per network would sit still for all of its cases.
+    pairs = [(name, net, c) for name, net in nets.items() for c in cases]
+    bar = tqdm(pairs, "LAM maps", disable=not progress)
+    for name, net, c in bar:
+        bar.set_postfix_str(f"{name} on {c.name}", refresh=False)
+        window = center_window(c.lr, scale, window_size)
+        try:
+            out[(name, c.name)] = cached_lam(
+                net, c.lr, window, cache_dir=cache_dir, progress=progress, **kwargs
+            )
+        except FloatingPointError as exc:  # lam() cannot know which case it was given
+            raise FloatingPointError(f"network {name!r}, hard case {c.name!r}: {exc}") from exc
     return out
