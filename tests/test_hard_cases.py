@@ -90,7 +90,8 @@ def test_shared_hard_cases_at_benchmark_need_no_network(monkeypatch):
 
     monkeypatch.setattr(hard_cases, "resolve_many", boom)
     cases = hard_cases.shared_hard_cases("benchmark", 4, n=2)
-    assert [c.source for c in cases] == ["lam_hard", "lam_hard"]
+    assert [c.source for c in cases] == [c.name for c in cases]  # one file per crop
+    assert hard_cases.n_sources(cases) == 2 and cases[0].name != cases[1].name
 
 
 def test_shared_hard_cases_reuse_the_zoo_networks_a_chapter_has(tmp_path, monkeypatch):

@@ -279,7 +279,8 @@ def lam_hard_cases(
     spec = presets.get("hard_cases", preset)
     if spec["source"] == "lam_hard":
         pairs = load_sr_set("lam_hard", scale)[:n]
-        return [HardCase(p.name, "lam_hard", (0, 0), p.hr, p.lr, {}) for p in pairs]
+        # each demo crop is its own file: the source the per-image cap and count read
+        return [HardCase(p.name, p.name, (0, 0), p.hr, p.lr, {}) for p in pairs]
     if spec["source"] == "local":
         pairs = local_hard_cases(n, scale)
         return [HardCase(p.name, p.name, (0, 0), p.hr, p.lr, {}) for p in pairs]
