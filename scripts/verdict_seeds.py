@@ -58,16 +58,16 @@ CLAIMS: dict[tuple[str, str], tuple[Callable[..., Any], str]] = {
     ),
     ("di_vs_psnr", "1_di_vs_psnr"): (
         di_verdicts.psnr_vs_log_di,
-        "Pearson and Spearman p < 0.05 (null: no association)",
+        "r and rho > 0.8, both p < 0.05 (null: no association)",
     ),
     ("di_vs_psnr", "2_di_vs_receptive_field"): (
         di_verdicts.receptive_field_vs_di,
-        "Spearman p < 0.05 (null: no rank association)",
+        "Spearman rho > 0, p < 0.05; min global DI <= widest CNN's",
     ),
     ("di_vs_psnr", "3_di_vs_scale"): (di_verdicts.scale_trends, "signs of 4 sweep trends"),
     ("di_vs_psnr", "4_di_vs_content"): (
         di_verdicts.content_vs_di,
-        "Spearman p < 0.05 (null: no rank association)",
+        "Spearman rho(DI, periodicity) > 0, p < 0.05",
     ),
     ("texture_profiles", "entropy_psnr"): (
         tex_verdicts.entropy_psnr,
