@@ -44,7 +44,7 @@ from helpers.verdict import agreement  # noqa: E402
 CLAIMS: dict[tuple[str, str], tuple[Callable[..., Any], str]] = {
     ("models_and_data", "reproduces_published"): (
         model_verdicts.reproduces_published,
-        "|delta| <= 0.05 dB per network/set/scale",
+        "abs(delta) <= 0.05 dB per network, set, scale",
     ),
     ("lam", "completeness"): (verdicts_lam.completeness, "error <= 5% at 50 steps, falling"),
     ("lam", "fig3_blur_path_edges"): (

@@ -225,7 +225,8 @@ def _seed_agreement(bench: Path) -> list[str]:
         "each seed (`benchmarks/verdict_seeds.json`, run on "
         f"{b['date']}; rerun `python scripts/verdict_seeds.py`). The rule is the named "
         "function's docstring in `helpers`; an outcome that changes with the seed is not "
-        "a finding at that preset.",
+        "a finding at that preset. A row with fewer seeds depends on no trained network "
+        "(`models_and_data` scores released weights).",
         "",
         _table(header, rows),
         "",
