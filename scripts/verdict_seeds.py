@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO))
 from helpers import results  # noqa: E402
 from helpers.attribution import verdicts as di_verdicts  # noqa: E402
 from helpers.attribution import verdicts_lam  # noqa: E402
+from helpers.book.builtwith import seed_agreement_lines  # noqa: E402
 from helpers.files import write_json  # noqa: E402
 from helpers.models import verdicts as model_verdicts  # noqa: E402
 from helpers.texture import verdicts as tex_verdicts  # noqa: E402
@@ -179,19 +180,6 @@ def table(found: dict[tuple[str, int], dict[str, dict]]) -> list[dict[str, Any]]
     return rows
 
 
-def markdown(rows: list[dict[str, Any]]) -> str:
-    head = "| chapter | claim | rule | null or test | embedded | benchmark s0 / s1 / s2 | agree |"
-    lines = [head, "|" + "---|" * 7]
-    for r in rows:
-        bench = " / ".join(o or "-" for o in r["benchmark"].values())
-        lines.append(
-            f"| {r['chapter']} | {r['claim']} | `{r['rule_source'].split('.')[-1]}` | "
-            f"{r['null_or_test']} | {r['embedded'] or '-'} | {bench} | "
-            f"{r['seeds_agreeing']}/{r['seeds_run']} |"
-        )
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
@@ -209,12 +197,12 @@ def main(argv: list[str] | None = None) -> None:
         if not Path(folder).is_dir():
             ap.error(f"--run {spec}: {folder} is not a folder")
         runs.append((preset, int(seed), Path(folder)))
-    rows = table(collect(runs))
-    print(markdown(rows))
+    meta = [{"preset": p, "seed": s, "folder": str(f)} for p, s, f in runs]
+    date = datetime.now(UTC).strftime("%Y-%m-%d")
+    found = {"date": date, "runs": meta, "claims": table(collect(runs))}
+    print("\n".join(seed_agreement_lines(found)))  # as the built-with page renders it
     if args.out:
-        meta = [{"preset": p, "seed": s, "folder": str(f)} for p, s, f in runs]
-        date = datetime.now(UTC).strftime("%Y-%m-%d")
-        write_json(args.out, {"date": date, "runs": meta, "claims": rows})
+        write_json(args.out, found)
 
 
 if __name__ == "__main__":

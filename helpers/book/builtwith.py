@@ -200,9 +200,12 @@ def _scale_out(bench: Path) -> list[str]:
 
 def _seed_agreement(bench: Path) -> list[str]:
     """The committed table of verdicts over seeds (``scripts/verdict_seeds.py``), if any."""
-    if not bench.is_file():
-        return []
-    b = json.loads(bench.read_text())
+    return seed_agreement_lines(json.loads(bench.read_text())) if bench.is_file() else []
+
+
+def seed_agreement_lines(b: dict[str, Any]) -> list[str]:
+    """Markdown lines of a verdicts-over-seeds table (``scripts/verdict_seeds.py``'s JSON:
+    ``date`` and ``claims``), one column per benchmark seed."""
     seeds = sorted({s for r in b["claims"] for s in r["benchmark"]}, key=int)
     rows = [
         [
