@@ -223,6 +223,66 @@ def test_good_plan_coerces_values(tiny_book: Path, tmp_path: Path, no_kernel: No
     }
 
 
+def test_whole_book_run_leaves_out_the_presets_deferred_chapters(
+    tiny_book: Path, tmp_path: Path, no_kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chapter in the preset table's book_deferred is not executed by a whole-book run
+    (its reason travels in the plan), still runs with --only, and other presets keep it."""
+    from helpers import presets
+
+    table = dict(presets.TABLE)
+    table["book_deferred"] = {**table["book_deferred"], "smoke": {"tiny_chapter": "too slow"}}
+    monkeypatch.setattr(presets, "TABLE", table)
+    whole = _plan(tiny_book, tmp_path)
+    assert whole.executed == [] and whole.deferred == {"tiny_chapter": "too slow"}
+    only = _plan(tiny_book, tmp_path, only=["tiny_chapter"])
+    assert [c.name for c in only.executed] == ["tiny_chapter"] and only.deferred == {}
+    other = _plan(tiny_book, tmp_path, preset="embedded")
+    assert [c.name for c in other.executed] == ["tiny_chapter"] and other.deferred == {}
+
+
+def test_deferred_chapters_are_book_chapters() -> None:
+    """Every preset's deferred chapters name notebooks of the real book, each with a
+    reason; at benchmark the attribution prior is one (too long for the 2 h budget)."""
+    from helpers import presets
+
+    names = {c.name for c in chapters.load_chapters(REPO / "book") if c.is_notebook}
+    for preset in presets.PRESETS:
+        for name, why in plan_module.deferred_chapters(preset).items():
+            assert name in names and len(why) > 20, (preset, name)
+    assert "attribution_prior" in plan_module.deferred_chapters("benchmark")
+    assert plan_module.deferred_chapters("embedded") == {}
+
+
+def test_built_with_page_gives_the_reason_for_a_deferred_chapter(tmp_path: Path) -> None:
+    """Left out on purpose: a note with the preset's reason and the command that runs it;
+    a chapter missing for another reason keeps the warning."""
+    nbs = [
+        chapters.Chapter(n, tmp_path / f"{n}.ipynb", title=n.title())
+        for n in ("lam", "attribution_prior", "texture_loss_sr")
+    ]
+    for c in nbs:
+        c.path.write_text("{}")
+    rec = {
+        "preset": "benchmark",
+        "parameters": {"preset": "benchmark", "seed": 0},
+        "wall_s": 60.0,
+        "started_utc": "2026-12-07T16:00:00",
+        "commit": "abc",
+    }
+    page = builtwith.built_with_page(nbs, {"lam": rec}, tmp_path, tmp_path)
+    why = plan_module.deferred_chapters("benchmark")["attribution_prior"]
+    assert why in page
+    assert "--preset benchmark --only attribution_prior" in page
+    assert "left out (see below)" in page
+    assert "Not executed, so left out of this build: Texture_Loss_Sr." in page
+    embedded = builtwith.built_with_page(
+        nbs, {"lam": {**rec, "preset": "embedded"}}, tmp_path, tmp_path
+    )
+    assert why not in embedded
+    assert "left out of this build: Attribution_Prior, Texture_Loss_Sr." in embedded
+
+
 def test_yaml_list_value_reaches_plan(models_book: Path, tmp_path: Path, no_kernel: None) -> None:
     """-y values are typed by YAML, merged with -p values and checked by the same rules."""
     plan = _plan(

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..presets import PRESETS
+from ..presets import get as preset_get
 from .chapters import Chapter
 
 #: Name of the generated page listing how the book was built.
@@ -57,6 +59,19 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
+def _one_preset(records: dict[str, dict[str, Any]]) -> str | None:
+    """The preset every executed chapter ran at, or None (none executed, or mixed)."""
+    presets = {str(r.get("preset")) for r in records.values()}
+    return presets.pop() if len(presets) == 1 else None
+
+
+def _deferred(records: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Chapters a whole-book run leaves out at the records' one preset -> why
+    (:data:`helpers.presets.TABLE` ``["book_deferred"]``); empty when presets are mixed."""
+    preset = _one_preset(records)
+    return preset_get("book_deferred", preset) if preset in PRESETS else {}
+
+
 def built_with_page(
     chapters: Sequence[Chapter],
     records: dict[str, dict[str, Any]],
@@ -83,10 +98,12 @@ def built_with_page(
         "",
     ]
     rows = []
+    deferred = _deferred(records)
     for chapter in notebooks:
         rec = records.get(chapter.name)
         if rec is None:
-            rows.append([chapter.title, "not executed", "", "", "", ""])
+            state = "left out (see below)" if chapter.name in deferred else "not executed"
+            rows.append([chapter.title, state, "", "", "", ""])
             continue
         params = {k: v for k, v in rec["parameters"].items() if k != "preset"}
         stale = rec.get("source_sha256") != _sha256(chapter.path)
@@ -106,11 +123,23 @@ def built_with_page(
     out += [_table(header, rows), ""]
     total = sum(float(r["wall_s"]) for r in records.values())
     out += [f"Total execution time: {_duration(total)}.", ""]
-    missing = [c.title for c in notebooks if c.name not in records]
-    if missing:
+    missing = [c for c in notebooks if c.name not in records]
+    cut = [c for c in missing if c.name in deferred]
+    for c in cut:
+        out += [
+            ":::{note}",
+            f"**{c.title}** is left out of a `{_one_preset(records)}` run of the whole book: "
+            f"{deferred[c.name]}. Run it by itself with `python -m helpers.book --preset "
+            f"{_one_preset(records)} --only {c.name}` into the same build folder, and the "
+            "HTML includes it.",
+            ":::",
+            "",
+        ]
+    others = [c.title for c in missing if c.name not in deferred]
+    if others:
         out += [
             ":::{warning}",
-            "Not executed, so left out of this build: " + ", ".join(missing) + ".",
+            "Not executed, so left out of this build: " + ", ".join(others) + ".",
             ":::",
             "",
         ]

@@ -15,7 +15,7 @@ import ast
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import yaml
 
 from ..parameters import ParameterError, annotation_from_text, check_value, describe
 from ..presets import PRESETS
+from ..presets import get as preset_get
 from .chapters import RUNNER_PARAMETERS, Chapter, Parameter, _strip_suffix, load_chapters
 from .errors import BookError
 
@@ -150,6 +151,14 @@ class Plan:
     executed: list[Chapter]
     parameters: dict[str, dict[str, Any]]
     kernel: str
+    #: chapters a whole-book run leaves out at this preset -> why (presets' book_deferred)
+    deferred: dict[str, str] = field(default_factory=dict)
+
+
+def deferred_chapters(preset: str) -> dict[str, str]:
+    """The chapters a run of the whole book leaves out at ``preset`` -> the reason
+    (:data:`helpers.presets.TABLE` ``["book_deferred"]``); ``--only`` still runs them."""
+    return preset_get("book_deferred", preset)
 
 
 def _valid_list(names: Iterable[str]) -> str:
@@ -198,6 +207,7 @@ def make_plan(
     chapters = load_chapters(book_dir)
     notebooks = [c for c in chapters if c.is_notebook]
     by_name = {c.name: c for c in notebooks}
+    deferred: dict[str, str] = {}
     if only:
         executed = []
         for name in only:
@@ -212,7 +222,10 @@ def make_plan(
             if by_name[key] not in executed:
                 executed.append(by_name[key])
     else:
-        executed = notebooks
+        # A whole-book run leaves out the preset's deferred chapters (said on stderr by the
+        # runner and on the built-with page); --only runs them.
+        deferred = {n: r for n, r in deferred_chapters(preset).items() if n in by_name}
+        executed = [c for c in notebooks if c.name not in deferred]
 
     # name -> (option, how it was given, the text it was read from, its value)
     extras: dict[str, tuple[str, str, str, Any]] = {}
@@ -261,4 +274,4 @@ def make_plan(
         per_chapter[chapter.name] = values
     if check_kernel_exists and executed:
         check_kernel(kernel)
-    return Plan(preset, executed, per_chapter, kernel)
+    return Plan(preset, executed, per_chapter, kernel, deferred)

@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -278,7 +278,12 @@ class Book:
         return False
 
     def build_html(
-        self, *, strict: bool = False, quiet: bool = True, require_all: bool = False
+        self,
+        *,
+        strict: bool = False,
+        quiet: bool = True,
+        require_all: bool = False,
+        deferred: Mapping[str, str] | None = None,
     ) -> Path:
         """Build the HTML from the executed copies; return ``html_dir/index.html``.
 
@@ -286,8 +291,9 @@ class Book:
         something deleted them). Chapters with no executed copy are left out of the toc
         (listed on the "How this book was built" page, and on stderr unless ``quiet``);
         with ``require_all`` (a run of the whole book) a missing chapter is an
-        :class:`IncompleteBuild` instead. Jupyter Book writes to a temporary folder that
-        replaces ``html_dir`` only when the build succeeded.
+        :class:`IncompleteBuild` instead, unless it is one of the run's ``deferred``
+        chapters (:attr:`Plan.deferred`, left out on purpose). Jupyter Book writes to a
+        temporary folder that replaces ``html_dir`` only when the build succeeded.
         """
         chapters = load_chapters(self.book_dir)
         self.sync_copy()
@@ -307,9 +313,11 @@ class Book:
             )
         if missing:
             names = ", ".join(c.name for c in missing)
-            if require_all:
+            unplanned = [c.name for c in missing if c.name not in (deferred or {})]
+            if require_all and unplanned:
                 raise IncompleteBuild(
-                    f"the build lacks chapter(s) {names} of the table of contents, though the "
+                    f"the build lacks chapter(s) {', '.join(unplanned)} of the table of "
+                    "contents, though the "
                     "whole book was executed; was the build folder changed by another run?"
                 )
             if not quiet:
@@ -500,6 +508,12 @@ def run(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             kernel=args.kernel,
         )
+        for name, why in plan.deferred.items():
+            print(
+                f"note: a {plan.preset} run of the whole book leaves out {name}: {why}. Run it "
+                f"by itself with --only {name} (same --build-dir; the HTML then includes it).",
+                file=sys.stderr,
+            )
         with book.locks(html=not args.no_html):
             if args.executor == "dask":
                 parallel.execute(
@@ -514,7 +528,12 @@ def run(argv: Sequence[str] | None = None) -> int:
             if args.no_html:
                 print(f"executed copies: {book.copy_dir}; results: {book.results_dir}")
                 return 0
-            index = book.build_html(strict=args.strict, quiet=False, require_all=not args.only)
+            index = book.build_html(
+                strict=args.strict,
+                quiet=False,
+                require_all=not args.only,
+                deferred=plan.deferred,
+            )
         print(f"HTML: {index}")
         return 0
     except KeyboardInterrupt:
