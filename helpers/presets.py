@@ -385,6 +385,13 @@ TABLE: dict[str, dict[str, Any]] = {
                  "n_hard": 150, "lam_steps": 100, "n_boot": 2000,
                  "overhead": {"lr_patch": 48, "batch": 16, "reps": 10}},
     },
+    # A whole-book run's budget in minutes on a fresh 2-core CPU: cold (empty cache, every
+    # network trained and map computed) and warm (all cached); None where none is set.
+    # scripts/book_times.py checks a measured build against it.
+    "book_budget_min": {
+        "smoke": {"cold": None, "warm": None}, "embedded": {"cold": 60, "warm": 10},
+        "benchmark": {"cold": 120, "warm": None}, "full": {"cold": None, "warm": None},
+    },
     # Chapters a run of the whole book leaves out at a preset (chapter -> why), because
     # one alone exceeds the preset's book budget on a 2-core CPU (README, "Presets").
     # `python -m helpers.book --only <chapter>` runs one into the same build folder, and

@@ -160,6 +160,7 @@ def built_with_page(
             table = _table(["cell", "s", "first line"], rows)
             out += [f":::{{dropdown}} {chapter.title}", "", table, "", ":::", ""]
 
+    out += _book_times(book_dir.parent / "benchmarks" / "book_times.json")
     out += _scale_out(book_dir.parent / "benchmarks" / "sweep.json")
     out += _seed_agreement(book_dir.parent / "benchmarks" / "verdict_seeds.json")
     out += ["## Environment", ""]
@@ -225,6 +226,49 @@ def _scale_out(bench: Path) -> list[str]:
         _table(["executor", "wall time", "cluster start-up", "speed-up"], rows),
         "",
     ]
+
+
+def _book_times(bench: Path) -> list[str]:
+    """The committed whole-book wall times (``scripts/book_times.py``), when there are any:
+    one row per preset and state against the preset's budget, then each run's chapters."""
+    if not bench.is_file():
+        return []
+    runs = json.loads(bench.read_text())["runs"]
+    within = {True: "yes", False: "**no**", None: "-"}
+    rows = [
+        [
+            f"`{r['preset']}`",
+            r["state"],
+            _duration(r["total_s"]),
+            "-" if r["budget_min"] is None else _duration(60 * r["budget_min"]),
+            within[r["within_budget"]],
+            ", ".join(r["deferred"]) or "-",
+            f"{r['machine']['cpus']} x {r['machine']['cpu']}",
+            r["date"],
+        ]
+        for r in runs
+    ]
+    out = [
+        "## Whole-book wall times",
+        "",
+        "Whole-book builds timed on the machine named, each from one run "
+        "(`benchmarks/book_times.json`; rerun `python scripts/book_times.py` after a build). "
+        "Cold: an empty data cache, so every network is trained and every map computed; "
+        "warm: all of it cached. The budget is the preset table's `book_budget_min`; a "
+        "chapter left out is one the preset's `book_deferred` names (the reason is below).",
+        "",
+        _table(
+            ["preset", "state", "wall time", "budget", "within", "left out", "CPU", "date"], rows
+        ),
+        "",
+    ]
+    for r in runs:
+        chapter_rows = [[n, _duration(t)] for n, t in r["chapters"].items()]
+        out += [f":::{{dropdown}} `{r['preset']}`, {r['state']}: each chapter", ""]
+        out += [_table(["chapter", "wall time"], chapter_rows), ""]
+        out += [f"Left out: {n}, because {why}." for n, why in r["deferred"].items()]
+        out += ["", ":::", ""]
+    return out
 
 
 def _seed_agreement(bench: Path) -> list[str]:
