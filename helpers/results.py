@@ -26,6 +26,9 @@ import jsonschema
 
 from .files import write_json
 
+#: The committed table of verdicts over seeds (``scripts/verdict_seeds.py``); a package
+#: installed without the repository has none.
+SEED_TABLE = Path(__file__).resolve().parents[1] / "benchmarks" / "verdict_seeds.json"
 #: Folder of the chapters' JSON Schemas, ``<chapter>.schema.json``.
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 # "_s" alone would also match network names (edsr_s, rcan_s): only these timing keys end so
@@ -181,3 +184,18 @@ def outcomes(chapter: str, values: dict[str, Any]) -> dict[str, str]:
     if chapter == "models_and_data":
         return {f"reproduces_published[{m}]": r["outcome"].lower() for m, r in found.items()}
     return {claim: str(o).lower() for claim, o in found.items()}
+
+
+def seed_table(chapter: str, path: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    """How each claim of ``chapter`` fared over seeds with the book's own networks at
+    ``benchmark``: ``{claim: row}`` from the committed table (``path``, default
+    :data:`SEED_TABLE`), each row with ``benchmark`` (seed -> outcome),
+    ``benchmark_modal``, ``seeds_agreeing``, ``seeds_run``, ``embedded`` and the table's
+    ``date``. ``{}`` when there is no table or it has no row for the chapter."""
+    path = Path(path) if path is not None else SEED_TABLE
+    if not path.is_file():
+        return {}
+    table = json.loads(path.read_text())
+    return {
+        r["claim"]: {**r, "date": table["date"]} for r in table["claims"] if r["chapter"] == chapter
+    }

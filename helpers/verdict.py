@@ -10,7 +10,7 @@ The outcome words most rules share come from :func:`graded`, :func:`tally` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,13 +58,32 @@ class Verdict:
         """The outcome in capitals (``"HOLDS"``, ``"PARTLY"``, ``"DOES NOT HOLD"``, ...)."""
         return self.outcome.upper()
 
-    def report(self, bullet: str = "") -> str:
+    def report(self, bullet: str = "", seeds: Mapping[str, Any] | None = None) -> str:
         """The sentence, then the rule, the outcome and the paper's finding, one line each
-        (``bullet`` is put before the sentence, e.g. ``"- "``)."""
+        (``bullet`` is put before the sentence, e.g. ``"- "``); with ``seeds`` (the claim's
+        row of the committed seed table, :func:`helpers.results.seed_table`) a last line
+        :func:`seeds_line`."""
+        extra = f"\n    {seeds_line(seeds)}" if seeds else ""
         return (
             f"{bullet}{self.text}\n    rule: {self.rule}\n    outcome: {self.outcome}"
-            f"\n    paper: {self.paper}"
+            f"\n    paper: {self.paper}{extra}"
         )
+
+
+def seeds_line(row: Mapping[str, Any]) -> str:
+    """One line on a claim over seeds, from its row of the committed seed table
+    (:func:`helpers.results.seed_table`): how many ``benchmark`` seeds gave the modal
+    outcome, each seed's outcome, and whether the outcome is a finding at that preset
+    (every seed agrees) or not (an outcome that changes with the seed is not)."""
+    seeds = sorted(row["benchmark"], key=int)
+    each = " / ".join(str(row["benchmark"][s]) for s in seeds)
+    stable = row["seeds_agreeing"] == row["seeds_run"]
+    judged = "stable over seeds" if stable else "changes with the seed: not a finding at benchmark"
+    return (
+        f"across seeds: {row['seeds_agreeing']} of {row['seeds_run']} benchmark seeds give "
+        f"{row['benchmark_modal']!r} ({each}), {judged} (the book's own networks; "
+        f"benchmarks/verdict_seeds.json, {row['date']})"
+    )
 
 
 def graded(holds: object, partly: object = False) -> str:

@@ -83,6 +83,23 @@ def test_verdict_report_with_and_without_caveat() -> None:
     )
 
 
+def test_verdict_report_adds_the_seed_line_of_claims_in_the_table() -> None:
+    found = [
+        Verdict("psnr_vs_di", "r > 0.8", outcome="holds", text="PSNR rises.", paper="P1"),
+        Verdict("content", "rho < 0", outcome="partly", text="Stripes.", paper="P2"),
+    ]
+    row = {
+        "benchmark": {"0": "holds", "1": "partly", "2": "holds"},
+        "benchmark_modal": "holds",
+        "seeds_agreeing": 2,
+        "seeds_run": 3,
+        "date": "2026-12-07",
+    }
+    text = R.verdict_report(found, [], 5, "set5", {"psnr_vs_di": row})
+    assert "psnr_vs_di: r > 0.8; holds. Paper: P1\n    across seeds: 2 of 3" in text
+    assert text.endswith("content: rho < 0; partly. Paper: P2")  # no row, no line
+
+
 def test_fit_record_matches_scipy() -> None:
     di = {"a": 1.0, "b": 10.0, "c": 100.0, "d": 30.0}
     psnr = {"a": 25.0, "b": 26.5, "c": 27.0, "d": 26.0}

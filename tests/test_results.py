@@ -154,3 +154,25 @@ def test_outcomes_read_each_chapters_claims() -> None:
         results.outcomes("semantic_consistency", {"verdict": {"claim1": "It holds."}})
     with pytest.raises(KeyError, match="one of"):
         results.outcomes("intro", {})
+
+
+def test_seed_table_reads_the_committed_rows_of_one_chapter(tmp_path: Path) -> None:
+    rows = results.seed_table("texture_profiles")
+    committed = json.loads(results.SEED_TABLE.read_text())
+    expected = {r["claim"] for r in committed["claims"] if r["chapter"] == "texture_profiles"}
+    assert set(rows) == expected and "manifold" in rows
+    assert all(r["date"] == committed["date"] for r in rows.values())
+    table = {
+        "date": "2026-01-02",
+        "claims": [
+            {"chapter": "lam", "claim": "a", "seeds_agreeing": 2},
+            {"chapter": "di_vs_psnr", "claim": "b", "seeds_agreeing": 3},
+        ],
+    }
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(table))
+    assert results.seed_table("lam", path) == {
+        "a": {"chapter": "lam", "claim": "a", "seeds_agreeing": 2, "date": "2026-01-02"}
+    }
+    assert results.seed_table("semantic_consistency", path) == {}
+    assert results.seed_table("lam", tmp_path / "missing.json") == {}

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from helpers.verdict import Verdict, agreement, by_interval, graded, tally
+from helpers.verdict import Verdict, agreement, by_interval, graded, seeds_line, tally
 
 
 def test_report_lists_sentence_rule_outcome_paper():
@@ -62,3 +62,31 @@ def test_agreement_counts_the_modal_outcome_over_seeds():
     )
     with pytest.raises(ValueError, match="at least one seed"):
         agreement([])
+
+
+def _row(outcomes: dict[str, str], modal: str, agreeing: int) -> dict:
+    return {
+        "benchmark": outcomes,
+        "benchmark_modal": modal,
+        "seeds_agreeing": agreeing,
+        "seeds_run": len(outcomes),
+        "date": "2026-12-07",
+    }
+
+
+def test_seeds_line_says_whether_the_outcome_is_a_finding():
+    mixed = _row({"0": "holds", "1": "holds", "10": "does not hold"}, "holds", 2)
+    line = seeds_line(mixed)
+    assert line.startswith("across seeds: 2 of 3 benchmark seeds give 'holds'")
+    assert "(holds / holds / does not hold)" in line  # seeds in numeric order, 10 last
+    assert "changes with the seed: not a finding at benchmark" in line
+    assert "2026-12-07" in line
+    stable = seeds_line(_row({"0": "partly", "1": "partly"}, "partly", 2))
+    assert "2 of 2" in stable and "stable over seeds" in stable and "not a finding" not in stable
+
+
+def test_report_appends_the_seed_line_only_when_given():
+    v = Verdict("c", "r > 0", outcome="holds", text="T.", paper="P.")
+    row = _row({"0": "holds", "1": "holds", "2": "holds"}, "holds", 3)
+    assert v.report("- ", seeds=row) == v.report("- ") + "\n    " + seeds_line(row)
+    assert v.report(seeds=None) == v.report()

@@ -37,7 +37,7 @@ import pandas as pd
 from .. import published
 from ..networks.family import FamilyRun
 from ..results import or_none
-from ..verdict import Verdict
+from ..verdict import Verdict, seeds_line
 from .di import LogDIFit, content_ranking, di_stats, map_di
 from .result import LAMResult
 from .verdicts import P_SIGNIFICANT
@@ -113,11 +113,16 @@ def lam_maps_summary(maps: Mapping[tuple[str, str], LAMResult], seconds: float) 
 
 
 def verdict_report(
-    found: Sequence[Verdict], below: Sequence[str], n_networks: int, test_set: str
+    found: Sequence[Verdict],
+    below: Sequence[str],
+    n_networks: int,
+    test_set: str,
+    seeds: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """The verdicts' sentences, then (when ``below`` lists networks that do not beat
     bicubic on ``test_set``) a caveat, then one rule line per verdict with its outcome
-    and the paper's finding; blocks separated by a blank line."""
+    and the paper's finding (and, where ``seeds`` has the claim, its
+    :func:`helpers.verdict.seeds_line`); blocks separated by a blank line."""
     blocks = ["\n".join(v.text for v in found)]
     if below:
         blocks.append(
@@ -125,7 +130,12 @@ def verdict_report(
             "at this preset; their PSNR says more about how far training got than about the "
             "architecture."
         )
-    rules = "\n".join(f"{v.claim}: {v.rule}; {v.outcome}. Paper: {v.paper}" for v in found)
+    seeds = seeds or {}
+    rules = "\n".join(
+        f"{v.claim}: {v.rule}; {v.outcome}. Paper: {v.paper}"
+        + (f"\n    {seeds_line(seeds[v.claim])}" if v.claim in seeds else "")
+        for v in found
+    )
     blocks.append("\nRules:\n" + rules)
     return "\n".join(blocks)
 
