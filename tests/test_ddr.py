@@ -51,6 +51,21 @@ def test_features_equal_a_manual_forward_and_pool(tmp_path):
     assert net.training  # restored
 
 
+def test_feature_progress_shows_batches_and_changes_nothing(tmp_path, capsys):
+    torch.manual_seed(0)
+    net = build("srresnet", 2, n_feats=8, n_blocks=2)
+    x = torch.rand(5, 3, 12, 12)
+    quiet = taps.features(net, x, ["body.1"], pool=2, batch=2)
+    capsys.readouterr()
+    shown = taps.features(net, x, ["body.1"], pool=2, batch=2, progress="net: features")
+    err = capsys.readouterr().err
+    assert "net: features" in err and "/3 [" in err  # 5 images in batches of 2
+    np.testing.assert_array_equal(shown["body.1"], quiet["body.1"])
+    taps.cached_features(net, x, ["body.1"], pool=2, root=tmp_path, progress=True)
+    taps.cached_features(net, x, ["body.1"], pool=2, root=tmp_path)  # same entry
+    assert len(list(tmp_path.iterdir())) == 1
+
+
 @pytest.mark.bad_input(
     "degradation semantics: a layer name the network does not have (or a layers entry for a "
     "network that is not measured)",

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from scipy import stats
 from torch import nn
+from tqdm.auto import tqdm
 
 from ..data.resize import imresize
 from ..metrics import psnr
@@ -83,6 +84,7 @@ def analyse(
     seed: int = 0,
     run=None,
     run_name: str = "forward",
+    progress: bool = True,
 ) -> NetworkSemantics:
     """Measure ``model``'s features on ``data`` (see :class:`NetworkSemantics`).
 
@@ -90,12 +92,17 @@ def analyse(
     Labels: degradation *type* (:data:`helpers.ddr.inputs.KINDS`, strengths pooled) and
     content. ``run``: what to call on a batch (e.g. a classifier's ``embed``), named by
     ``run_name`` in the features' cache key (:func:`helpers.ddr.taps.cached_features`).
+    ``progress``: tqdm bars for the features' batches and the per-block measures (a
+    transformer's features take minutes on a CPU).
     """
     layers = list(layers) if layers is not None else taps.block_names(model)
-    feats = taps.cached_features(model, data.lr, layers, pool, run=run, run_name=run_name)
+    feats = taps.cached_features(
+        model, data.lr, layers, pool, run=run, run_name=run_name,
+        progress=progress and f"{name}: features",
+    )  # fmt: skip
     by = {"degradation": [], "content": []}
     probe_acc = []
-    for n in layers:
+    for n in tqdm(layers, f"{name}: CHI per block", leave=False, disable=not progress):
         z = measures.reduce(feats[n])
         by["degradation"].append(measures.chi(z, data.kind))
         by["content"].append(measures.chi(z, data.content))

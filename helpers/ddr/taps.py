@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
 from .. import cache
 from ..models import unwrap, weights_digest
@@ -89,6 +90,7 @@ def features(
     pool: int = 4,
     batch: int = 16,
     run: Callable[[torch.Tensor], object] | None = None,
+    progress: bool | str = False,
 ) -> dict[str, np.ndarray]:
     """Outputs of ``layers`` of ``model`` for every image, pooled (:func:`pool_features`).
 
@@ -102,6 +104,7 @@ def features(
         run: what to call on a batch (default ``model``; e.g. a classifier's ``embed``).
             The pass stops as soon as every tapped layer has run, so layers after the
             deepest tapped one cost nothing.
+        progress: a tqdm bar over the batches (a string is its label).
 
     Returns:
         ``{layer: float32 array (N, C * pool**2)}`` in the order of ``layers``.
@@ -135,8 +138,10 @@ def features(
     was_training = model.training
     model.eval()
     try:
+        label = progress if isinstance(progress, str) else "features"
+        starts = range(0, len(images), batch)
         with torch.no_grad():
-            for s in range(0, len(images), batch):
+            for s in tqdm(starts, label, unit="batch", leave=False, disable=not progress):
                 try:
                     run(images[s : s + batch].to(device))
                 except _Stop:
@@ -187,13 +192,14 @@ def cached_features(
     run: Callable[[torch.Tensor], object] | None = None,
     run_name: str = "forward",
     root: str | Path | None = None,
+    progress: bool | str = False,
 ) -> dict[str, np.ndarray]:
     """:func:`features`, computed once and kept in the book's cache
     (``<cache>/ddr/features/``), keyed by the network's weights digest, the images'
     digest, the layers, ``pool``, ``run_name`` (name what a custom ``run`` does, e.g.
     ``"classifier, bicubic x4"``) and this module's source. A transformer such as
     GRL-tiny takes about 1.5 s per 32 px input on two CPU cores, so a rerun of a chapter
-    should not pay it again."""
+    should not pay it again. ``progress``: :func:`features`' bar (not in the key)."""
     key = cache.key(
         "ddr-features",
         {"layers": list(layers), "pool": pool, "run": run_name},
@@ -205,7 +211,7 @@ def cached_features(
     path = cache.entry_path("", key, root=base, prefix="features-")
 
     def compute() -> dict[str, torch.Tensor]:
-        got = features(model, images, layers, pool=pool, run=run)
+        got = features(model, images, layers, pool=pool, run=run, progress=progress)
         return {"layers": list(layers), "values": [torch.from_numpy(got[n]) for n in layers]}
 
     entry, _ = cache.cached(path, key, compute, "feature taps")
