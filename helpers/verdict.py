@@ -63,26 +63,36 @@ class Verdict:
         (``bullet`` is put before the sentence, e.g. ``"- "``); with ``seeds`` (the claim's
         row of the committed seed table, :func:`helpers.results.seed_table`) a last line
         :func:`seeds_line`."""
-        extra = f"\n    {seeds_line(seeds)}" if seeds else ""
+        extra = f"\n    {seeds_line(seeds, self.outcome)}" if seeds else ""
         return (
             f"{bullet}{self.text}\n    rule: {self.rule}\n    outcome: {self.outcome}"
             f"\n    paper: {self.paper}{extra}"
         )
 
 
-def seeds_line(row: Mapping[str, Any]) -> str:
+def seeds_line(row: Mapping[str, Any], outcome: str | None = None) -> str:
     """One line on a claim over seeds, from its row of the committed seed table
     (:func:`helpers.results.seed_table`): how many ``benchmark`` seeds gave the modal
     outcome, each seed's outcome, and whether the outcome is a finding at that preset
-    (every seed agrees) or not (an outcome that changes with the seed is not)."""
+    (every seed agrees) or not (an outcome that changes with the seed is not). With this
+    run's ``outcome``, where it differs from the modal one, the line says so: another
+    preset, or training noise the seeds did not show (the thread count and the CPU change
+    the order of floating-point sums, and so the trained weights)."""
     seeds = sorted(row["benchmark"], key=int)
     each = " / ".join(str(row["benchmark"][s]) for s in seeds)
     stable = row["seeds_agreeing"] == row["seeds_run"]
     judged = "stable over seeds" if stable else "changes with the seed: not a finding at benchmark"
+    differs = outcome is not None and outcome.lower() != str(row["benchmark_modal"]).lower()
+    note = (
+        f"; this run gives {outcome!r}: another preset, or training noise the seeds did not "
+        "show (threads, CPU)"
+        if differs
+        else ""
+    )
     return (
         f"across seeds: {row['seeds_agreeing']} of {row['seeds_run']} benchmark seeds give "
         f"{row['benchmark_modal']!r} ({each}), {judged} (the book's own networks; "
-        f"benchmarks/verdict_seeds.json, {row['date']})"
+        f"benchmarks/verdict_seeds.json, {row['date']}){note}"
     )
 
 

@@ -506,3 +506,16 @@ def test_cli_html_only_takes_no_parameters(
     assert "--html-only executes nothing" in capsys.readouterr().err
     assert runner.run([*args, "-y", "frequency: 3"]) == 2
     assert "--html-only executes nothing" in capsys.readouterr().err
+
+
+def test_kernel_environment_records_the_thread_count(
+    sr_kernel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Trained weights depend on the order of floating-point sums, so on the thread count:
+    the run record says how many threads the kernel's torch uses under this environment."""
+    from helpers.book import kernel_environment
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert kernel_environment(sr_kernel)["torch_threads"] == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert kernel_environment(sr_kernel)["torch_threads"] == 2

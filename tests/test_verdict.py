@@ -88,5 +88,17 @@ def test_seeds_line_says_whether_the_outcome_is_a_finding():
 def test_report_appends_the_seed_line_only_when_given():
     v = Verdict("c", "r > 0", outcome="holds", text="T.", paper="P.")
     row = _row({"0": "holds", "1": "holds", "2": "holds"}, "holds", 3)
-    assert v.report("- ", seeds=row) == v.report("- ") + "\n    " + seeds_line(row)
+    assert v.report("- ", seeds=row) == v.report("- ") + "\n    " + seeds_line(row, "holds")
     assert v.report(seeds=None) == v.report()
+
+
+def test_seeds_line_says_when_this_run_differs_from_the_table():
+    row = _row({"0": "holds", "1": "holds", "2": "holds"}, "holds", 3)
+    assert "this run" not in seeds_line(row, "HOLDS")  # case aside, the same outcome
+    line = seeds_line(row, "does not hold")
+    assert line.endswith(
+        "; this run gives 'does not hold': another preset, or training noise the seeds did "
+        "not show (threads, CPU)"
+    )
+    v = Verdict("c", "r > 0", outcome="does not hold", text="T.", paper="P.")
+    assert v.report(seeds=row).endswith(line)

@@ -133,7 +133,7 @@ def verdict_report(
     seeds = seeds or {}
     rules = "\n".join(
         f"{v.claim}: {v.rule}; {v.outcome}. Paper: {v.paper}"
-        + (f"\n    {seeds_line(seeds[v.claim])}" if v.claim in seeds else "")
+        + (f"\n    {seeds_line(seeds[v.claim], v.outcome)}" if v.claim in seeds else "")
         for v in found
     )
     blocks.append("\nRules:\n" + rules)

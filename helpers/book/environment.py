@@ -38,6 +38,7 @@ for mod in ("torch", "torchvision", "numpy", "matplotlib", "papermill", "jupyter
 try:
     import torch
     out["device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    out["torch_threads"] = torch.get_num_threads()
 except Exception:
     pass
 print(json.dumps(out))
@@ -45,7 +46,10 @@ print(json.dumps(out))
 
 
 def kernel_environment(kernel: str) -> dict[str, Any]:
-    """Versions seen by the kernel's own Python (python, torch, numpy, ...)."""
+    """Versions seen by the kernel's own Python (python, torch, numpy, ...), its device,
+    and ``torch_threads``, the CPU threads torch uses under this environment
+    (``OMP_NUM_THREADS``): the order of floating-point sums, and so trained weights,
+    depends on it, so two runs compare bit for bit only at the same count."""
     from jupyter_client.kernelspec import KernelSpecManager
 
     try:
