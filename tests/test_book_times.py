@@ -90,3 +90,6 @@ def test_record_replaces_the_same_preset_and_state_and_page_renders_it(tmp_path:
     assert "| `embedded` | warm | 11.7 min | 10.0 min | **no** | - |" in lines
     assert "Left out: attribution_prior, because" in lines
     assert builtwith._book_times(tmp_path / "missing.json") == []
+    by_book = "\n".join(builtwith._book_times(out, ["lam", "di_vs_psnr"]))
+    assert by_book.index("| lam |") < by_book.index("| di_vs_psnr |")
+    assert lines.index("| di_vs_psnr |") < lines.index("| lam |")  # no order: by name

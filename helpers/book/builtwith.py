@@ -160,7 +160,9 @@ def built_with_page(
             table = _table(["cell", "s", "first line"], rows)
             out += [f":::{{dropdown}} {chapter.title}", "", table, "", ":::", ""]
 
-    out += _book_times(book_dir.parent / "benchmarks" / "book_times.json")
+    out += _book_times(
+        book_dir.parent / "benchmarks" / "book_times.json", [c.name for c in notebooks]
+    )
     out += _scale_out(book_dir.parent / "benchmarks" / "sweep.json")
     out += _seed_agreement(book_dir.parent / "benchmarks" / "verdict_seeds.json")
     out += ["## Environment", ""]
@@ -228,9 +230,10 @@ def _scale_out(bench: Path) -> list[str]:
     ]
 
 
-def _book_times(bench: Path) -> list[str]:
+def _book_times(bench: Path, order: Sequence[str] = ()) -> list[str]:
     """The committed whole-book wall times (``scripts/book_times.py``), when there are any:
-    one row per preset and state against the preset's budget, then each run's chapters."""
+    one row per preset and state against the preset's budget, then each run's chapters
+    (in the book's ``order``; chapters not in it last)."""
     if not bench.is_file():
         return []
     runs = json.loads(bench.read_text())["runs"]
@@ -263,7 +266,9 @@ def _book_times(bench: Path) -> list[str]:
         "",
     ]
     for r in runs:
-        chapter_rows = [[n, _duration(t)] for n, t in r["chapters"].items()]
+        rank = {n: i for i, n in enumerate(order)}
+        names = sorted(r["chapters"], key=lambda n: (rank.get(n, len(rank)), n))
+        chapter_rows = [[n, _duration(r["chapters"][n])] for n in names]
         out += [f":::{{dropdown}} `{r['preset']}`, {r['state']}: each chapter", ""]
         out += [_table(["chapter", "wall time"], chapter_rows), ""]
         out += [f"Left out: {n}, because {why}." for n, why in r["deferred"].items()]
