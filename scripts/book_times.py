@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from helpers import presets  # noqa: E402
+from helpers.book.plan import deferred_chapters  # noqa: E402
 from helpers.files import write_json  # noqa: E402
 
 STATES = ("cold", "warm")
@@ -76,9 +77,7 @@ def run_entry(build_dir: Path, state: str, wall_s: float | None = None) -> dict[
         "total_is": "the command's wall time" if wall_s is not None else "sum of chapters",
         "budget_min": budget,
         "within_budget": None if budget is None else total <= 60 * budget,
-        "deferred": {
-            n: why for n, why in presets.get("book_deferred", preset).items() if n not in chapters
-        },
+        "deferred": {n: why for n, why in deferred_chapters(preset).items() if n not in chapters},
     }
 
 

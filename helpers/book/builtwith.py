@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..presets import PRESETS
-from ..presets import get as preset_get
 from .chapters import Chapter
+from .plan import deferred_chapters
 
 #: Name of the generated page listing how the book was built.
 BUILT_WITH = "built_with"
@@ -69,7 +69,7 @@ def _deferred(records: dict[str, dict[str, Any]]) -> dict[str, str]:
     """Chapters a whole-book run leaves out at the records' one preset -> why
     (:data:`helpers.presets.TABLE` ``["book_deferred"]``); empty when presets are mixed."""
     preset = _one_preset(records)
-    return preset_get("book_deferred", preset) if preset in PRESETS else {}
+    return deferred_chapters(preset) if preset in PRESETS else {}
 
 
 def built_with_page(
@@ -124,14 +124,13 @@ def built_with_page(
     total = sum(float(r["wall_s"]) for r in records.values())
     out += [f"Total execution time: {_duration(total)}.", ""]
     missing = [c for c in notebooks if c.name not in records]
-    cut = [c for c in missing if c.name in deferred]
-    for c in cut:
+    preset = _one_preset(records)
+    for c in (c for c in missing if c.name in deferred):
         out += [
             ":::{note}",
-            f"**{c.title}** is left out of a `{_one_preset(records)}` run of the whole book: "
+            f"**{c.title}** is left out of a `{preset}` run of the whole book: "
             f"{deferred[c.name]}. Run it by itself with `python -m helpers.book --preset "
-            f"{_one_preset(records)} --only {c.name}` into the same build folder, and the "
-            "HTML includes it.",
+            f"{preset} --only {c.name}` into the same build folder, and the HTML includes it.",
             ":::",
             "",
         ]
